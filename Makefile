@@ -1,0 +1,70 @@
+# Tollgate: every target sets up what it needs (Python venv, Node 22 + CDK CLI) and is idempotent.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Node 22 and the CDK CLI come from package.json; the venv's python runs app.py.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export POWERTOOLS_TRACE_DISABLED := true
+export POWERTOOLS_METRICS_DISABLED ?= false
+export CDK_DISABLE_VERSION_CHECK := true
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_CLI_TELEMETRY_DISABLED := 1
+
+ENV ?= development
+ENVIRONMENTS := development staging production
+
+.PHONY: help setup demo test lint typecheck security unit synth nag bench deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed ## Create the venv and install Python and npm tools
+
+demo: setup ## Run the main job on the embedded AWS (replay every sample in events/)
+	$(BIN)/tollgate demo --out demo-output
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy lambdas stacks tollgate app.py
+
+security: setup
+	$(BIN)/bandit -q -c pyproject.toml -r lambdas stacks tollgate app.py
+
+unit: setup
+	$(BIN)/pytest --cov --cov-report=term
+
+synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk-nag runs in synth)
+	cdk synth --quiet --all
+	@ls cdk.out/*.template.json
+
+nag: synth ## cfn-lint every synthesized template (cdk-nag already ran in synth)
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+test: lint typecheck security unit nag ## Every quality gate: ruff, mypy, bandit, pytest+coverage, synth+cdk-nag+cfn-lint
+
+bench: setup ## Benchmarks: ratios against baselines measured in the same run
+	$(BIN)/python -m bench
+
+deploy: setup ## Deploy one environment to a real account: make deploy ENV=staging
+	@case " $(ENVIRONMENTS) " in *" $(ENV) "*) ;; *) echo "ENV must be one of: $(ENVIRONMENTS)"; exit 2;; esac
+	cdk deploy Tollgate-$(ENV) --require-approval broadening
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out demo-output .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,1 @@
+"""Tollgate's Lambda functions. Everything under this package ships in the function assets."""

@@ -1,0 +1,1 @@
+"""What every Tollgate function shares: config, settings, observability, AWS clients, the bus."""

@@ -1,0 +1,249 @@
+"""The environment config: one typed, validated description of each LMS environment.
+
+The CDK app validates it before building any construct, and every function validates it again at
+cold start (it ships in the function's code), so synth-time and run-time read the same values.
+Values live in ``lambdas/core/environments/<name>.json``; this module holds the shape and the rules.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENVIRONMENTS_DIR = Path(__file__).with_name("environments")
+ENVIRONMENT_NAMES = ("development", "staging", "production")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+class ConfigError(Exception):
+    """The environment config is missing or invalid; the message names the environment and field."""
+
+
+class Strategy(StrEnum):
+    ROLLING = "rolling"
+    BLUE_GREEN = "blue_green"
+    CANARY = "canary"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class InsufficientDataOutcome(StrEnum):
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
+    FAIL = "fail"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ServiceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+
+
+class TargetGroups(_Strict):
+    """ALB target groups of one service, as CloudWatch names them (``targetgroup/<name>/<id>``)."""
+
+    blue: str = Field(pattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$")
+    green: str | None = Field(default=None, pattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$")
+
+    @property
+    def blue_name(self) -> str:
+        return self.blue.split("/")[1]
+
+    @property
+    def green_name(self) -> str | None:
+        return self.green.split("/")[1] if self.green else None
+
+
+class LmsService(_Strict):
+    """One LMS service (``backend`` or ``frontend``) and the AWS resources that run it."""
+
+    ecs_service: str = Field(min_length=1, max_length=255)
+    task_family: str = Field(min_length=1, max_length=255)
+    container_name: str = Field(min_length=1)
+    container_port: int = Field(gt=0, lt=65536)
+    deployment_group: str | None = Field(default=None, description="CodeDeploy deployment group; None for rolling updates")
+    target_groups: TargetGroups
+    base_url: str = Field(pattern=r"^https?://", description="Production listener URL of the service")
+    test_url: str | None = Field(default=None, pattern=r"^https?://", description="Test listener URL (blue/green)")
+    health_path: str = Field(default="/health", pattern=r"^/")
+
+
+class Lms(_Strict):
+    """References to the LMS's own infrastructure, provisioned outside Tollgate."""
+
+    ecs_cluster: str = Field(min_length=1, max_length=255)
+    codedeploy_application: str | None = None
+    load_balancer: str = Field(pattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$", description="ALB as CloudWatch names it")
+    production_listener_port: int = Field(gt=0, lt=65536)
+    test_listener_port: int | None = Field(default=None, gt=0, lt=65536)
+    rds_cluster: str = Field(min_length=1, max_length=63)
+    services: dict[ServiceName, LmsService] = Field(min_length=1)
+
+    @property
+    def load_balancer_name(self) -> str:
+        return self.load_balancer.split("/")[1]
+
+
+class Deployment(_Strict):
+    """How releases reach this environment."""
+
+    strategy: Strategy
+    # Percent of production traffic on green at each step; Tollgate drives these itself (CodeDeploy's
+    # own canary has exactly two steps).
+    canary_steps: tuple[int, ...] = ()
+    bake_seconds: int = Field(default=300, ge=0, le=3600)
+    requires_approval: bool = False
+    # After a deployment finishes, an alarm within this window redeploys the previous revision.
+    watch_window_minutes: int = Field(default=60, ge=0, le=1440)
+    # How long CodeDeploy keeps the original (blue) task set after success.
+    keep_blue_minutes: int = Field(default=60, ge=0, le=2880)
+
+    @field_validator("canary_steps")
+    @classmethod
+    def _steps_increase_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if steps:
+            if any(not 0 < s <= 100 for s in steps):
+                raise ValueError("every canary step is a percentage in 1..100")
+            if list(steps) != sorted(set(steps)):
+                raise ValueError("canary steps must strictly increase")
+            if steps[-1] != 100:
+                raise ValueError("the last canary step must be 100")
+        return steps
+
+
+class Thresholds(_Strict):
+    """What 'healthy' means for the new version; used by alarms and metric gates."""
+
+    error_rate_percent: float = Field(gt=0, le=100)
+    p99_latency_ms: int = Field(gt=0, le=60_000)
+    unhealthy_hosts: int = Field(default=1, ge=1)
+    evaluation_window_minutes: int = Field(default=5, ge=1, le=60)
+    alarm_period_seconds: Literal[10, 30, 60, 300] = 60
+    min_requests: int = Field(default=50, ge=0, description="fewer requests than this is 'too little data'")
+    insufficient_data: InsufficientDataOutcome = InsufficientDataOutcome.FAIL
+
+
+class AlertRoute(_Strict):
+    """Who hears about events of the given severities."""
+
+    severities: tuple[Severity, ...] = Field(min_length=1)
+    slack_channel: str | None = Field(default=None, pattern=r"^#[a-z0-9_-]{1,80}$")
+    emails: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_a_destination(self) -> AlertRoute:
+        if not self.slack_channel and not self.emails:
+            raise ValueError("a route needs a slack_channel or emails")
+        return self
+
+
+class Alerts(_Strict):
+    slack_webhook_secret: str = Field(min_length=1, description="Secrets Manager name; the value never enters code")
+    slack_bot_token_secret: str | None = None
+    routes: tuple[AlertRoute, ...] = Field(min_length=1)
+
+
+class ChangeFreeze(_Strict):
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ChangeFreeze:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("freeze times need a timezone (e.g. 'Z')")
+        if self.end <= self.start:
+            raise ValueError("a freeze must end after it starts")
+        return self
+
+
+class EnvironmentConfig(_Strict):
+    name: Literal["development", "staging", "production"]
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    lms: Lms
+    deployment: Deployment
+    thresholds: Thresholds
+    alerts: Alerts
+    change_freezes: tuple[ChangeFreeze, ...] = ()
+    log_retention_days: int = 30
+    lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch Logs accepts only {LOG_RETENTION_DAYS}")
+        return days
+
+    @model_validator(mode="after")
+    def _strategy_has_what_it_needs(self) -> EnvironmentConfig:
+        uses_codedeploy = self.deployment.strategy is not Strategy.ROLLING
+        if uses_codedeploy:
+            if not self.lms.codedeploy_application:
+                raise ValueError("lms.codedeploy_application is required for blue/green and canary")
+            if self.lms.test_listener_port is None:
+                raise ValueError("lms.test_listener_port is required for blue/green and canary")
+            for name, service in self.lms.services.items():
+                if not service.deployment_group or not service.target_groups.green:
+                    raise ValueError(f"lms.services.{name} needs deployment_group and target_groups.green for blue/green")
+        if (self.deployment.strategy is Strategy.CANARY) != bool(self.deployment.canary_steps):
+            raise ValueError("deployment.canary_steps is required for, and only for, the canary strategy")
+        return self
+
+    def service_for_deployment_group(self, deployment_group: str) -> str | None:
+        return next((n for n, s in self.lms.services.items() if s.deployment_group == deployment_group), None)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(root)"
+        parts.append(f"field '{field}': {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_environment(name: str, raw: object) -> EnvironmentConfig:
+    """Validate one environment's raw config; errors name the environment and the field."""
+    try:
+        config = EnvironmentConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"environment '{name}': {_describe(error)}") from error
+    if config.name != name:
+        raise ConfigError(f"environment '{name}': field 'name': is '{config.name}', expected '{name}'")
+    return config
+
+
+def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> EnvironmentConfig:
+    if name not in ENVIRONMENT_NAMES:
+        raise ConfigError(f"environment '{name}': unknown; expected one of {', '.join(ENVIRONMENT_NAMES)}")
+    path = directory / f"{name}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"environment '{name}': no config file at {path}") from error
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"environment '{name}': {path} is not valid JSON ({error})") from error
+    return parse_environment(name, raw)
+
+
+def load_all_environments(directory: Path = ENVIRONMENTS_DIR) -> dict[str, EnvironmentConfig]:
+    return {name: load_environment(name, directory) for name in ENVIRONMENT_NAMES}
+
+
+@cache
+def environment(name: str) -> EnvironmentConfig:
+    """Cached config for the running function (one parse per container)."""
+    return load_environment(name)

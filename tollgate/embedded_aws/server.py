@@ -1,0 +1,96 @@
+"""Start moto's server in-process on 127.0.0.1 with an ephemeral port.
+
+Handlers reach it through ordinary boto3 clients: ``AWS_ENDPOINT_URL`` points every client at it,
+so the code path is the one that runs in Lambda.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from lambdas.core import aws
+
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto accepts any value
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class EmbeddedAws:
+    """moto server on loopback; use as a context manager or call start()/stop()."""
+
+    def __init__(self, region: str = "eu-west-1") -> None:
+        self.region = region
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._started = False
+        self._saved_environ: dict[str, str | None] = {}
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmbeddedAws:
+        # Imported here so the extensions patch moto before the first request.
+        from tollgate.embedded_aws import extensions  # noqa: PLC0415
+
+        extensions.install()
+        # werkzeug logs every request at INFO; the replay report is the record that matters.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        self._started = True
+        self._point_clients_here()
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self._server.stop()
+            self._started = False
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ.clear()
+        aws.reset()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API), keeping the server running."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+            pass
+        aws.reset()
+
+    def _point_clients_here(self) -> None:
+        values = {
+            **_FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+        for key, value in values.items():
+            self._saved_environ.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        aws.reset()
+
+    def __enter__(self) -> EmbeddedAws:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+@contextmanager
+def embedded_aws(region: str = "eu-west-1") -> Iterator[EmbeddedAws]:
+    with EmbeddedAws(region) as running:
+        yield running
