@@ -1,0 +1,42 @@
+"""The ``tollgate`` command. Each subcommand lives in its own module under ``tollgate.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules that define ``register(subparsers)``; each adds one subcommand.
+COMMAND_MODULES = (
+    "tollgate.commands.replay",
+    "tollgate.commands.demo",
+)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tollgate", description="Safe deployments for the LMS, locally and on AWS.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CommandError as error:
+        print(f"tollgate: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Local stand-ins: Lambda context, the LMS HTTP service, the Slack receiver."""
