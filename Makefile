@@ -51,7 +51,7 @@ unit: setup
 	$(BIN)/pytest --cov --cov-report=term
 
 synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk-nag runs in synth)
-	cdk synth --quiet --all
+	cdk synth --quiet
 	@ls cdk.out/*.template.json
 
 nag: synth ## cfn-lint every synthesized template (cdk-nag already ran in synth)

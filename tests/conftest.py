@@ -16,6 +16,12 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tollgate")
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 
+# jsii (the CDK's bridge to Node) should use the project's Node 22 from package.json, as make does.
+_NODE_BIN = ROOT / "node_modules" / ".bin"
+if _NODE_BIN.is_dir() and str(_NODE_BIN) not in os.environ.get("PATH", ""):
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
 
 @pytest.fixture(scope="session")
 def embedded_aws_server() -> Iterator[Any]:

@@ -20,7 +20,30 @@ ENVIRONMENTS_DIR = Path(__file__).with_name("environments")
 ENVIRONMENT_NAMES = ("development", "staging", "production")
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 class ConfigError(Exception):
@@ -73,7 +96,9 @@ class LmsService(_Strict):
     task_family: str = Field(min_length=1, max_length=255)
     container_name: str = Field(min_length=1)
     container_port: int = Field(gt=0, lt=65536)
-    deployment_group: str | None = Field(default=None, description="CodeDeploy deployment group; None for rolling updates")
+    deployment_group: str | None = Field(
+        default=None, description="CodeDeploy deployment group; None for rolling updates"
+    )
     target_groups: TargetGroups
     base_url: str = Field(pattern=r"^https?://", description="Production listener URL of the service")
     test_url: str | None = Field(default=None, pattern=r"^https?://", description="Test listener URL (blue/green)")
@@ -85,7 +110,9 @@ class Lms(_Strict):
 
     ecs_cluster: str = Field(min_length=1, max_length=255)
     codedeploy_application: str | None = None
-    load_balancer: str = Field(pattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$", description="ALB as CloudWatch names it")
+    load_balancer: str = Field(
+        pattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$", description="ALB as CloudWatch names it"
+    )
     production_listener_port: int = Field(gt=0, lt=65536)
     test_listener_port: int | None = Field(default=None, gt=0, lt=65536)
     rds_cluster: str = Field(min_length=1, max_length=63)
@@ -198,7 +225,9 @@ class EnvironmentConfig(_Strict):
                 raise ValueError("lms.test_listener_port is required for blue/green and canary")
             for name, service in self.lms.services.items():
                 if not service.deployment_group or not service.target_groups.green:
-                    raise ValueError(f"lms.services.{name} needs deployment_group and target_groups.green for blue/green")
+                    raise ValueError(
+                        f"lms.services.{name} needs deployment_group and target_groups.green for blue/green"
+                    )
         if (self.deployment.strategy is Strategy.CANARY) != bool(self.deployment.canary_steps):
             raise ValueError("deployment.canary_steps is required for, and only for, the canary strategy")
         return self

@@ -1,0 +1,1 @@
+"""Tollgate's CDK app: one stack per LMS environment, composed of constructs."""

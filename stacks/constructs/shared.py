@@ -1,0 +1,140 @@
+"""What every Tollgate capability shares: the bus, the alert topic, the key, tables, the DLQ, the layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import (
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_dynamodb,
+    aws_events,
+    aws_iam,
+    aws_kms,
+    aws_lambda,
+    aws_secretsmanager,
+    aws_sns,
+    aws_sqs,
+    aws_ssm,
+)
+from constructs import Construct
+
+from lambdas.core.config import EnvironmentConfig
+from stacks.nag import acknowledge
+
+# The public parameter AWS keeps pointing at the newest Powertools layer for a runtime and architecture;
+# resolving it at deploy time keeps synth offline and the layer current.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/{architecture}/{runtime}/latest"
+LAMBDA_RUNTIME = aws_lambda.Runtime.PYTHON_3_13
+
+
+@dataclass(frozen=True)
+class SharedResources:
+    event_bus: aws_events.EventBus
+    alert_topic: aws_sns.Topic
+    key: aws_kms.Key
+    slack_webhook_secret: aws_secretsmanager.ISecret
+    idempotency_table: aws_dynamodb.Table
+    state_table: aws_dynamodb.Table
+    dead_letter_queue: aws_sqs.Queue
+    powertools_layer: aws_lambda.ILayerVersion
+
+
+class SharedFoundation(Construct):
+    """Builds the shared resources of one environment's stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        key = aws_kms.Key(
+            self,
+            "Key",
+            description=f"Tollgate {config.name}: alert topic, queues and tables",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # EventBridge and CloudWatch alarms publish to the encrypted topic and queue.
+        key.grant_encrypt_decrypt(aws_iam.ServicePrincipal("events.amazonaws.com"))
+        key.grant_encrypt_decrypt(aws_iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+
+        event_bus = aws_events.EventBus(self, "EventBus", event_bus_name=f"tollgate-{config.name}")
+        # Keep every Tollgate announcement for a while so it can be replayed after an outage.
+        event_bus.archive(
+            "Archive",
+            archive_name=f"tollgate-{config.name}",
+            description="Every Tollgate announcement, for replay",
+            event_pattern=aws_events.EventPattern(account=[stack.account]),
+            retention=Duration.days(config.log_retention_days),
+        )
+
+        alert_topic = aws_sns.Topic(
+            self,
+            "AlertTopic",
+            display_name=f"Tollgate {config.name} alerts",
+            master_key=key,
+            enforce_ssl=True,
+        )
+
+        dead_letter_queue = aws_sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=aws_sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of Tollgate's functions and rules.",
+        )
+
+        idempotency_table = self._table(
+            "IdempotencyTable", key=key, partition_key="id", sort_key=None, ttl="expiration", retain=False
+        )
+        state_table = self._table(
+            "StateTable", key=key, partition_key="pk", sort_key="sk", ttl="expires_at", retain=True
+        )
+
+        slack_webhook_secret = aws_secretsmanager.Secret.from_secret_name_v2(
+            self, "SlackWebhookSecret", config.alerts.slack_webhook_secret
+        )
+
+        layer_arn = aws_ssm.StringParameter.value_for_string_parameter(
+            self,
+            POWERTOOLS_LAYER_PARAMETER.format(architecture=config.lambda_architecture, runtime=LAMBDA_RUNTIME.name),
+        )
+        powertools_layer = aws_lambda.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
+
+        self.resources = SharedResources(
+            event_bus=event_bus,
+            alert_topic=alert_topic,
+            key=key,
+            slack_webhook_secret=slack_webhook_secret,
+            idempotency_table=idempotency_table,
+            state_table=state_table,
+            dead_letter_queue=dead_letter_queue,
+            powertools_layer=powertools_layer,
+        )
+
+    def _table(
+        self, construct_id: str, *, key: aws_kms.Key, partition_key: str, sort_key: str | None, ttl: str, retain: bool
+    ) -> aws_dynamodb.Table:
+        return aws_dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=aws_dynamodb.Attribute(name=partition_key, type=aws_dynamodb.AttributeType.STRING),
+            sort_key=aws_dynamodb.Attribute(name=sort_key, type=aws_dynamodb.AttributeType.STRING)
+            if sort_key
+            else None,
+            billing_mode=aws_dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=aws_dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=ttl,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )

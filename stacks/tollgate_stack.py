@@ -1,0 +1,29 @@
+"""One Tollgate stack per LMS environment: the stack wires, the constructs build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.shared import SharedFoundation
+
+
+class TollgateStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Tollgate: deployment safety for the LMS ({config.name})",
+            **kwargs,
+        )
+        Tags.of(self).add("tollgate:environment", config.name)
+        Tags.of(self).add("application", "tollgate")
+
+        self.shared = SharedFoundation(self, "Shared", config=config).resources
+
+        CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
+        CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")
+        CfnOutput(self, "DeadLetterQueueUrl", value=self.shared.dead_letter_queue.queue_url)
