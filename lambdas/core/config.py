@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
 ENVIRONMENTS_DIR = Path(__file__).with_name("environments")
 ENVIRONMENT_NAMES = ("development", "staging", "production")
@@ -196,6 +196,67 @@ class ChangeFreeze(_Strict):
         return self
 
 
+class Hook(StrEnum):
+    """CodeDeploy ECS lifecycle hooks Tollgate answers, in the order they fire."""
+
+    BEFORE_INSTALL = "BeforeInstall"
+    AFTER_INSTALL = "AfterInstall"
+    AFTER_ALLOW_TEST_TRAFFIC = "AfterAllowTestTraffic"
+    BEFORE_ALLOW_TRAFFIC = "BeforeAllowTraffic"
+    AFTER_ALLOW_TRAFFIC = "AfterAllowTraffic"
+
+
+JsonScalar = str | int | float | bool | None
+
+
+class HttpStep(_Strict):
+    """One request of a synthetic flow. Strings in path, headers and json_body may use ``{variable}``: the
+    synthetic user's ``{username}``/``{password}`` or a value an earlier step captured."""
+
+    name: str = Field(min_length=1, max_length=64)
+    method: Literal["GET", "POST", "PUT", "DELETE"] = "GET"
+    path: str = Field(pattern=r"^/")
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: dict[str, JsonValue] | None = None
+    expect_status: tuple[int, ...] = Field(default=(200,), min_length=1)
+    # Dotted JSON path -> acceptable values (strings may use {variable}).
+    expect_json: dict[str, tuple[JsonScalar, ...]] = Field(default_factory=dict)
+    expect_json_present: tuple[str, ...] = ()
+    expect_body_contains: str | None = None
+    latency_budget_ms: int = Field(default=2000, gt=0, le=60_000)
+    # Variable name -> dotted JSON path of the response, for later steps.
+    capture: dict[str, str] = Field(default_factory=dict)
+
+
+class SyntheticFlow(_Strict):
+    """A critical user flow of the LMS: ordered HTTP steps against one service's URL."""
+
+    service: ServiceName
+    uses_synthetic_user: bool = False
+    steps: tuple[HttpStep, ...] = Field(min_length=1)
+
+
+class HookChecks(_Strict):
+    """What one hook checks for one service. Policy gates come from elsewhere in the config: the change
+    freeze gate runs at BeforeInstall, the approval gate at BeforeAllowTraffic when
+    ``deployment.requires_approval``."""
+
+    flows: tuple[str, ...] = ()
+    target: Literal["test", "production"] = "test"
+    metric_gate: bool = False
+
+
+class Checks(_Strict):
+    """The checks the deployment hooks run, per hook and service."""
+
+    synthetic_user_secret: str | None = Field(default=None, description="Secrets Manager name; JSON username/password")
+    request_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    safety_margin_ms: int = Field(default=5000, ge=1000, le=60_000)
+    hook_timeout_seconds: int = Field(default=120, ge=10, le=900)
+    flows: dict[str, SyntheticFlow] = Field(default_factory=dict)
+    hooks: dict[Hook, dict[ServiceName, HookChecks]] = Field(default_factory=dict)
+
+
 class EnvironmentConfig(_Strict):
     name: Literal["development", "staging", "production"]
     account: str = Field(pattern=r"^\d{12}$")
@@ -207,6 +268,7 @@ class EnvironmentConfig(_Strict):
     change_freezes: tuple[ChangeFreeze, ...] = ()
     log_retention_days: int = 30
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
+    checks: Checks = Field(default_factory=Checks)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -230,6 +292,27 @@ class EnvironmentConfig(_Strict):
                     )
         if (self.deployment.strategy is Strategy.CANARY) != bool(self.deployment.canary_steps):
             raise ValueError("deployment.canary_steps is required for, and only for, the canary strategy")
+        return self
+
+    @model_validator(mode="after")
+    def _checks_name_what_exists(self) -> EnvironmentConfig:
+        services = self.lms.services
+        for flow_name, flow in self.checks.flows.items():
+            if flow.service not in services:
+                raise ValueError(f"checks.flows.{flow_name}: unknown service '{flow.service}'")
+            if flow.uses_synthetic_user and not self.checks.synthetic_user_secret:
+                raise ValueError(f"checks.flows.{flow_name} uses the synthetic user: set checks.synthetic_user_secret")
+        for hook, per_service in self.checks.hooks.items():
+            for service_name, hook_checks in per_service.items():
+                where = f"checks.hooks.{hook.value}.{service_name}"
+                if service_name not in services:
+                    raise ValueError(f"{where}: unknown service")
+                for flow_name in hook_checks.flows:
+                    used = self.checks.flows.get(flow_name)
+                    if used is None:
+                        raise ValueError(f"{where}: unknown flow '{flow_name}'")
+                    if hook_checks.target == "test" and services[used.service].test_url is None:
+                        raise ValueError(f"{where}: flow '{flow_name}' targets the test listener but has no test_url")
         return self
 
     def service_for_deployment_group(self, deployment_group: str) -> str | None:

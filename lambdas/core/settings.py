@@ -20,6 +20,12 @@ class FunctionSettings(BaseModel):
     idempotency_table: str | None = Field(default=None, alias="TOLLGATE_IDEMPOTENCY_TABLE")
     state_table: str | None = Field(default=None, alias="TOLLGATE_STATE_TABLE")
     alert_topic_arn: str | None = Field(default=None, alias="TOLLGATE_ALERT_TOPIC_ARN")
+    # Deployment hooks: which CodeDeploy lifecycle hook this function answers (one function per hook).
+    hook: str | None = Field(default=None, alias="TOLLGATE_HOOK")
+    # Local runs only: send every synthetic flow to this base URL (the stand-in LMS) instead of the config's.
+    synthetics_base_url: str | None = Field(default=None, alias="TOLLGATE_SYNTHETICS_BASE_URL")
+    # Notifier: Slack Web API base URL (chat.postMessage); local runs point it at the local Slack receiver.
+    slack_api_url: str = Field(default="https://slack.com/api", alias="TOLLGATE_SLACK_API_URL")
 
     @property
     def config(self) -> EnvironmentConfig:

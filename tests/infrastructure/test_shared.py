@@ -26,7 +26,8 @@ def test_bus_is_named_for_the_environment(
     template = Template.from_stack(bare_stack)
     template.has_resource_properties("AWS::Events::EventBus", {"Name": f"tollgate-{environment_config.name}"})
     template.has_resource_properties(
-        "AWS::Events::Archive", {"ArchiveName": f"tollgate-{environment_config.name}", "RetentionDays": Match.any_value()}
+        "AWS::Events::Archive",
+        {"ArchiveName": f"tollgate-{environment_config.name}", "RetentionDays": Match.any_value()},
     )
 
 

@@ -21,7 +21,7 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto accepts any value
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any value
     "AWS_SESSION_TOKEN": "testing",
 }
 

@@ -1,0 +1,1 @@
+"""Deployment lifecycle hooks: synthetic transactions, metric gates and policy gates that always report."""

@@ -1,0 +1,152 @@
+"""Run one hook's checks: find the service, plan the checks, run them within the deadline.
+
+Every failure becomes a Failed verdict with a reason; nothing here decides whether to report.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lambdas.core.config import EnvironmentConfig, Hook
+from lambdas.hooks import cloudwatch_metrics, codedeploy, secrets, state
+from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.flows import Sender, run_flows
+from lambdas.hooks.http_client import send_http
+from lambdas.hooks.metric_gate import TargetGroupMetrics, judge_target_group_health
+from lambdas.hooks.model import CheckKind, CheckResult, HookVerdict, decide_verdict, failed_verdict
+from lambdas.hooks.plan import CheckPlan, plan_checks
+from lambdas.hooks.policy import Approval, judge_approval, judge_change_freeze
+
+
+class UnknownDeploymentError(Exception):
+    """The deployment belongs to no service of this environment."""
+
+
+@dataclass(frozen=True)
+class HookPorts:
+    """The adapters a hook acts through; tests swap in fakes."""
+
+    describe_deployment: Callable[[str], codedeploy.DeploymentTarget] = codedeploy.describe_deployment
+    find_approval: Callable[[str, str], Approval | None] = state.find_approval
+    fetch_metrics: Callable[..., TargetGroupMetrics] = cloudwatch_metrics.fetch_target_group_metrics
+    load_synthetic_user: Callable[[str], secrets.SyntheticUser] = secrets.load_synthetic_user
+    send: Sender = send_http
+
+
+def service_for_deployment(config: EnvironmentConfig, target: codedeploy.DeploymentTarget) -> str:
+    if target.application != config.lms.codedeploy_application:
+        raise UnknownDeploymentError(
+            f"application '{target.application}' is not {config.name}'s ({config.lms.codedeploy_application})"
+        )
+    service = config.service_for_deployment_group(target.deployment_group)
+    if service is None:
+        raise UnknownDeploymentError(f"deployment group '{target.deployment_group}' maps to no LMS service")
+    return service
+
+
+def run_checks(
+    plan: CheckPlan,
+    *,
+    config: EnvironmentConfig,
+    deployment_id: str,
+    state_table: str | None,
+    deadline: Deadline,
+    now: datetime,
+    ports: HookPorts,
+) -> tuple[CheckResult, ...]:
+    results: list[CheckResult] = []
+    if plan.change_freeze_gate:
+        results.append(judge_change_freeze(config.change_freezes, now=now))
+    if plan.approval_gate:
+        if not state_table:
+            raise MissingStateTableError("the approval gate needs TOLLGATE_STATE_TABLE")
+        approval = ports.find_approval(state_table, deployment_id)
+        results.append(judge_approval(approval, deployment_id=deployment_id, environment=config.name))
+    if plan.metric_gate_target_group:
+        window = timedelta(minutes=config.thresholds.evaluation_window_minutes)
+        metrics = ports.fetch_metrics(
+            load_balancer=config.lms.load_balancer,
+            target_group=plan.metric_gate_target_group,
+            start=now - window,
+            end=now,
+        )
+        results.append(judge_target_group_health(metrics, config.thresholds))
+    if plan.flow_runs:
+        variables: dict[str, str] = {}
+        hidden: frozenset[str] = frozenset()
+        if plan.uses_synthetic_user and config.checks.synthetic_user_secret:
+            user = ports.load_synthetic_user(config.checks.synthetic_user_secret)
+            variables = {"username": user.username, "password": user.password}
+            hidden = frozenset({user.password})
+        results.extend(
+            run_flows(
+                list(plan.flow_runs),
+                variables=variables,
+                send=ports.send,
+                deadline=deadline,
+                request_timeout_seconds=config.checks.request_timeout_seconds,
+                secrets=hidden,
+            )
+        )
+    return tuple(results)
+
+
+class MissingStateTableError(Exception):
+    """A check needs the state table and the function has none configured."""
+
+
+def evaluate_hook(
+    *,
+    config: EnvironmentConfig,
+    hook: Hook,
+    deployment_id: str,
+    state_table: str | None,
+    deadline: Deadline,
+    now: datetime,
+    ports: HookPorts,
+    base_url_override: str | None = None,
+) -> HookVerdict:
+    target = ports.describe_deployment(deployment_id)
+    service = service_for_deployment(config, target)
+    plan = plan_checks(config, hook, service, base_url_override=base_url_override)
+    checks = run_checks(
+        plan,
+        config=config,
+        deployment_id=deployment_id,
+        state_table=state_table,
+        deadline=deadline,
+        now=now,
+        ports=ports,
+    )
+    return decide_verdict(checks, service=service)
+
+
+def evaluate_within_deadline(evaluate: Callable[[], HookVerdict], deadline: Deadline) -> HookVerdict:
+    """Run ``evaluate`` in a daemon thread; past the deadline, or on any exception, the verdict is Failed."""
+    outcome: list[HookVerdict] = []
+    problem: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(evaluate())
+        except Exception as error:  # a hook must report whatever went wrong
+            problem.append(error)
+
+    worker = threading.Thread(target=work, name="hook-checks", daemon=True)
+    worker.start()
+    worker.join(timeout=max(0.0, deadline.remaining_seconds()))
+    if outcome:
+        return outcome[0]
+    if problem:
+        error = problem[0]
+        return failed_verdict(f"{type(error).__name__}: {error}")
+    return failed_verdict(
+        "the checks did not finish before the hook's deadline (function timeout minus the safety margin)"
+    )
+
+
+def setup_failure(check: str, reason: str) -> CheckResult:
+    return CheckResult(name=check, kind=CheckKind.SETUP, passed=False, reason=reason)

@@ -1,0 +1,81 @@
+"""What the notifier tells people: one typed notification per event, and where it goes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.core.config import Severity
+
+
+class NotificationKind(StrEnum):
+    DEPLOYMENT_STARTED = "deployment_started"
+    DEPLOYMENT_READY = "deployment_ready"
+    DEPLOYMENT_SUCCEEDED = "deployment_succeeded"
+    DEPLOYMENT_STOPPED = "deployment_stopped"
+    DEPLOYMENT_FAILED = "deployment_failed"
+    DEPLOYMENT_ROLLING_BACK = "deployment_rolling_back"
+    HOOK_VERDICT = "hook_verdict"
+    CANARY_STEP_PASSED = "canary_step_passed"
+    CANARY_STEP_FAILED = "canary_step_failed"
+    ROLLBACK_STARTED = "rollback_started"
+    ROLLBACK_RESTORED = "rollback_restored"
+    ROLLBACK_SKIPPED = "rollback_skipped"
+    ALARM = "alarm"
+    APPROVAL_NEEDED = "approval_needed"
+    OPERATOR_ROLLBACK_REQUESTED = "operator_rollback_requested"
+
+
+class Notification(BaseModel):
+    """One thing that happened to a deployment, ready to be told to people."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str = Field(min_length=1, description="EventBridge event id: the idempotency key")
+    kind: NotificationKind
+    title: str = Field(min_length=1, description="What happened, in a few words")
+    environment: str
+    severity: Severity
+    occurred_at: datetime
+    service: str | None = None
+    version: str | None = None
+    deployment_id: str | None = None
+    reason: str = ""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    console_url: str | None = None
+
+    def summary(self) -> str:
+        """One line for logs, reports and Slack's notification text."""
+        where = f"{self.service} in {self.environment}" if self.service else self.environment
+        deployment = f" ({self.deployment_id})" if self.deployment_id else ""
+        return f"{self.title}: {where}{deployment}"
+
+
+class IgnoredEvent(BaseModel):
+    """An event the notifier does not tell anyone about, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+
+
+class DeliveryChannel(StrEnum):
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+class Delivery(BaseModel):
+    """One message to send: a Slack channel, or one email to a list of addresses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: DeliveryChannel
+    to: tuple[str, ...] = Field(min_length=1)
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this delivery within one event (the per-delivery idempotency key)."""
+        return f"{self.channel.value}#{','.join(self.to)}"

@@ -1,0 +1,150 @@
+"""Adapter: post to Slack (incoming webhook or chat.postMessage) with bounded retries, stdlib only.
+
+Retries: HTTP 429 waits the ``Retry-After`` seconds Slack asks for; 5xx and connection failures back
+off exponentially. Neither waits past the function's deadline: a wait that would outlast it fails
+the delivery now, so the handler can record it and let Lambda retry the event
+(https://api.slack.com/apis/rate-limits). Other 4xx answers are permanent and not retried here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from lambdas.notifier.slack_message import SlackMessage
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_DEFAULT_RETRY_AFTER_SECONDS = 1.0
+
+
+class SlackDeliveryError(Exception):
+    """Slack did not accept a message (after the retries that fit in the time left)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 8.0
+    request_timeout_seconds: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1)))
+
+
+def check_slack_url(url: str) -> str:
+    """Only https, or plain http to loopback (the local receiver): never file:// or another scheme."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return url
+    raise SlackDeliveryError("Slack URL must be https (or http to loopback for local runs)")
+
+
+@dataclass
+class SlackHttp:
+    """POSTs JSON, retrying within ``deadline`` (a ``clock`` value, by default ``time.monotonic``)."""
+
+    deadline: float
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def post_json(self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bytes:
+        request = urllib.request.Request(  # noqa: S310 - scheme checked by check_slack_url
+            check_slack_url(url),
+            data=json.dumps(payload).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            method="POST",
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = max(0.5, min(self.retry.request_timeout_seconds, self.deadline - self.clock()))
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+                    body: bytes = response.read()
+                    return body
+            except urllib.error.HTTPError as error:
+                if error.code == 429:
+                    wait, problem = _retry_after(error.headers), "rate limited (429)"
+                elif error.code >= 500:
+                    wait, problem = self.retry.backoff(attempt), f"server error ({error.code})"
+                else:
+                    raise SlackDeliveryError(f"Slack refused the message: HTTP {error.code} {_short(error)}") from error
+                last: Exception = error
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                wait, problem, last = self.retry.backoff(attempt), f"unreachable ({type(error).__name__})", error
+            if attempt >= self.retry.max_attempts:
+                raise SlackDeliveryError(f"Slack {problem} after {attempt} attempts") from last
+            if self.clock() + wait > self.deadline:
+                raise SlackDeliveryError(f"Slack {problem}; waiting {wait:.1f}s would outlast the function") from last
+            self.sleep(wait)
+
+
+class SlackWebhookSender:
+    """Incoming webhooks: the secret maps channels to webhook URLs (or is one URL for all)."""
+
+    uses_threads = False
+
+    def __init__(self, http: SlackHttp, webhook_urls: Mapping[str, str]) -> None:
+        self._http = http
+        self._urls = webhook_urls
+
+    def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False) -> str | None:
+        url = self._urls.get(channel) or self._urls.get("*")
+        if not url:
+            raise SlackDeliveryError(f"no Slack webhook configured for {channel}")
+        self._http.post_json(url, message.payload())
+        return None
+
+
+class SlackBotSender:
+    """chat.postMessage with a bot token: returns the message ``ts`` so replies can form a thread."""
+
+    uses_threads = True
+
+    def __init__(self, http: SlackHttp, token: str, api_url: str) -> None:
+        self._http = http
+        self._token = token
+        self._api_url = api_url.rstrip("/")
+
+    def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False) -> str | None:
+        payload: dict[str, Any] = {"channel": channel, "unfurl_links": False, **message.payload()}
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
+            payload["reply_broadcast"] = broadcast
+        raw = self._http.post_json(
+            f"{self._api_url}/chat.postMessage", payload, headers={"Authorization": f"Bearer {self._token}"}
+        )
+        try:
+            answer = json.loads(raw)
+        except ValueError as error:
+            raise SlackDeliveryError("chat.postMessage answered with something other than JSON") from error
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            error_code = answer.get("error", "unknown") if isinstance(answer, dict) else "unknown"
+            raise SlackDeliveryError(f"chat.postMessage failed: {error_code}")
+        ts = answer.get("ts")
+        return str(ts) if ts else None
+
+
+def _retry_after(headers: Any) -> float:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else _DEFAULT_RETRY_AFTER_SECONDS
+    except ValueError:
+        return _DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _short(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(200).decode("utf-8", "replace")
+    except OSError:
+        return ""

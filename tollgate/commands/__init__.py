@@ -1,0 +1,1 @@
+"""Subcommands of the ``tollgate`` command, one module each."""

@@ -1,0 +1,83 @@
+"""``tollgate demo``: the main job on the embedded AWS.
+
+For now it replays every sample in ``events/`` on its environment and writes each report, the
+Slack messages and the emails to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from lambdas.core.config import ENVIRONMENT_NAMES
+from tollgate.cli import CommandError
+from tollgate.commands.replay import render
+from tollgate.local.replay import EventError, environment_for, local_world, read_event
+from tollgate.local.template import REPO_ROOT
+
+EVENTS_DIR = REPO_ROOT / "events"
+# Hook payloads do not name their hook: the demo replays them on a blue/green environment's
+# hook function of the same name as the file's suffix (e.g. codedeploy-hook-afterallowtesttraffic).
+HOOK_DEMO_ENVIRONMENT = "staging"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("demo", help="replay every sample event on the embedded AWS and print the reports")
+    parser.add_argument("--events", type=Path, default=EVENTS_DIR, help="folder of event samples")
+    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where reports and messages go")
+    parser.set_defaults(run=run)
+
+
+def _plan(events_dir: Path) -> dict[str, list[tuple[Path, dict[str, Any]]]]:
+    plan: dict[str, list[tuple[Path, dict[str, Any]]]] = defaultdict(list)
+    for path in sorted(events_dir.glob("*.json")):
+        try:
+            event = read_event(path)
+        except EventError as error:
+            raise CommandError(str(error)) from error
+        environment = HOOK_DEMO_ENVIRONMENT if "DeploymentId" in event else environment_for(event, None)
+        plan[environment].append((path, event))
+    return plan
+
+
+def _hook_function(path: Path) -> str | None:
+    suffix = path.stem.removeprefix("codedeploy-hook-")
+    return suffix if suffix not in (path.stem, "invocation") else None
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = _plan(args.events)
+    if not plan:
+        raise CommandError(f"no event samples in {args.events}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = []
+    for environment in [e for e in ENVIRONMENT_NAMES if e in plan]:
+        sys.stdout.write(f"== {environment}: {len(plan[environment])} events ==\n")
+        with local_world(environment) as world:
+            for path, event in plan[environment]:
+                function = _hook_function(path) if "DeploymentId" in event else None
+                try:
+                    report = world.replay(event, function=function)
+                except EventError as error:
+                    raise CommandError(f"{path.name}: {error}") from error
+                sys.stdout.write(render(report, source=path.name))
+                (args.out / f"{path.stem}.report.json").write_text(
+                    json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8"
+                )
+                summary.append(
+                    {
+                        "event": path.name,
+                        "environment": environment,
+                        "handled_by": report.handled_by,
+                        "decision": report.decision,
+                        "notifications": len(report.notifications),
+                    }
+                )
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    errors = [s for s in summary if s["decision"] == "error"]
+    sys.stdout.write(f"\n{len(summary)} events replayed, {len(errors)} errors; reports in {args.out}/\n")
+    return 1 if errors else 0

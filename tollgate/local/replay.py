@@ -1,0 +1,297 @@
+"""Replay events against the embedded AWS with the real handlers, and report what actually ran.
+
+A ``LocalWorld`` is one environment brought up locally: the embedded AWS seeded with the LMS's
+resources, Tollgate's own resources deployed from the synthesized template, and a call recorder.
+``replay`` routes an event by the template's rules (or to a named function), invokes the handlers,
+follows what they announce on Tollgate's bus to the functions subscribed there, and reports.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto.events.models import EventPattern
+
+from lambdas.core.config import EnvironmentConfig, load_all_environments, load_environment
+from tollgate.embedded_aws.server import LOCAL_ACCOUNT_ID, EmbeddedAws
+from tollgate.local.deploy import LocalStack, deploy_locally, function_environment
+from tollgate.local.invoke import Invocation, invoke_handler
+from tollgate.local.recorder import AwsCall, CallRecorder
+from tollgate.local.template import FunctionSpec, StackTemplate, load_stack_template
+
+MAX_CASCADE_DEPTH = 4  # announcements that cause announcements: bounded, so a loop cannot spin
+
+
+class EventError(Exception):
+    """The input is not JSON or not an event Tollgate could receive."""
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise EventError(f"cannot read {path}: {error.strerror or error}") from error
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise EventError(f"{path} is not JSON (line {error.lineno}: {error.msg})") from error
+    if event_kind(event) is None:
+        raise EventError(
+            f"{path} is not an event: expected an EventBridge event (source, detail-type, detail), "
+            "an SNS record batch (Records) or a CodeDeploy hook payload (DeploymentId, LifecycleEventHookExecutionId)"
+        )
+    return dict(event)
+
+
+def event_kind(event: Any) -> str | None:
+    if not isinstance(event, dict):
+        return None
+    if {"source", "detail-type", "detail"} <= event.keys():
+        return "eventbridge"
+    if {"DeploymentId", "LifecycleEventHookExecutionId"} <= event.keys():
+        return "codedeploy-hook"
+    records = event.get("Records")
+    if isinstance(records, list) and records and all(isinstance(r, dict) and "Sns" in r for r in records):
+        return "sns"
+    return None
+
+
+def infer_environment(event: dict[str, Any], configs: dict[str, EnvironmentConfig]) -> str | None:
+    """The environment whose account sent the event, if the event names an account."""
+    account = event.get("account")
+    if account is None and event_kind(event) == "sns":
+        arn = str(event["Records"][0].get("Sns", {}).get("TopicArn", ""))
+        account = arn.split(":")[4] if arn.count(":") >= 5 else None
+    return next((name for name, c in configs.items() if c.account == account), None)
+
+
+@dataclass
+class Report:
+    environment: str
+    event_kind: str
+    handled_by: list[str] = field(default_factory=list)
+    decision: str = "ignored"
+    reason: str = ""
+    results: list[dict[str, Any]] = field(default_factory=list)
+    aws_calls: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "event_kind": self.event_kind,
+            "handled_by": self.handled_by,
+            "decision": self.decision,
+            "reason": self.reason,
+            "results": self.results,
+            "aws_calls": self.aws_calls,
+            "notifications": self.notifications,
+        }
+
+
+# Notification sources beyond SNS email (the Slack receiver registers one): each returns the
+# notifications sent since the given marker, as {channel, to, summary} dicts.
+NotificationSource = Callable[[], list[dict[str, Any]]]
+
+
+@dataclass
+class LocalWorld:
+    config: EnvironmentConfig
+    aws: EmbeddedAws
+    template: StackTemplate
+    stack: LocalStack
+    recorder: CallRecorder
+    notification_sources: list[NotificationSource] = field(default_factory=list)
+
+    @property
+    def tollgate_bus(self) -> str:
+        return f"tollgate-{self.config.name}"
+
+    def replay(self, event: dict[str, Any], *, function: str | None = None) -> Report:
+        kind = event_kind(event) or "unknown"
+        report = Report(environment=self.config.name, event_kind=kind)
+        first_call = len(self.recorder.calls)
+        seen_notifications = self._notifications()
+        if function:
+            spec = self.template.function_by_name(function)
+            if spec is None:
+                names = ", ".join(sorted(f.name for f in self.template.functions.values())) or "none"
+                raise EventError(f"no function '{function}' in Tollgate-{self.config.name} (functions: {names})")
+            queue = [(spec, event, 0)]
+        else:
+            queue = [(spec, event, 0) for spec in self._route(event)]
+        while queue:
+            spec, payload, depth = queue.pop(0)
+            start = len(self.recorder.calls)
+            invocation = self._invoke(spec, payload)
+            report.handled_by.append(spec.name)
+            report.results.append(_result(invocation))
+            if depth < MAX_CASCADE_DEPTH:
+                for announced in _announced_events(self.recorder.since(start), self.config.region):
+                    queue.extend((target, announced, depth + 1) for target in self._route(announced))
+        report.aws_calls = [c.as_dict() for c in self.recorder.since(first_call)]
+        report.notifications = [n for n in self._notifications() if n not in seen_notifications]
+        report.decision, report.reason = _overall(report, event, kind, function)
+        return report
+
+    def _route(self, event: dict[str, Any]) -> list[FunctionSpec]:
+        kind = event_kind(event)
+        if kind == "sns":
+            ids: tuple[str, ...] = self.template.sns_subscribed_function_ids
+        elif kind == "eventbridge" and event.get("source") == "aws.scheduler":
+            ids = self.template.scheduled_function_ids
+        elif kind == "eventbridge":
+            on_tollgate_bus = event.get("source") == "tollgate" or event.get("_bus") == self.tollgate_bus
+            matching = [
+                rule
+                for rule in self.template.rules
+                if rule.enabled
+                and rule.on_tollgate_bus == on_tollgate_bus
+                and EventPattern.load(json.dumps(rule.pattern)).matches_event(_without_local_keys(event))
+            ]
+            ids = tuple(dict.fromkeys(t for rule in matching for t in rule.target_function_ids))
+        else:
+            ids = ()
+        return [self.template.functions[i] for i in ids]
+
+    def _invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Invocation:
+        self.recorder.current_function = spec.name
+        try:
+            return invoke_handler(
+                function_name=spec.name,
+                handler=spec.handler,
+                environment=function_environment(self.template, spec.logical_id, self.stack),
+                event=_without_local_keys(event),
+                timeout_seconds=spec.timeout_seconds,
+                memory_mb=spec.memory_mb,
+                region=self.config.region,
+            )
+        finally:
+            self.recorder.current_function = "tollgate"
+
+    def _notifications(self) -> list[dict[str, Any]]:
+        found = _emails(self.recorder.calls)
+        for source in self.notification_sources:
+            found.extend(source())
+        return found
+
+
+def _without_local_keys(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if not k.startswith("_")}
+
+
+def _result(invocation: Invocation) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "function": invocation.function,
+        "decision": invocation.decision,
+        "reason": invocation.reason,
+    }
+    if isinstance(invocation.output, dict):
+        result["output"] = invocation.output
+    return result
+
+
+def _announced_events(calls: list[AwsCall], region: str) -> Iterator[dict[str, Any]]:
+    """What a function put on a bus, as EventBridge would deliver it to the rules there."""
+    for call in calls:
+        if call.service != "events" or call.operation != "PutEvents" or call.error:
+            continue
+        for entry in call.raw_params.get("Entries", []):
+            try:
+                detail = json.loads(entry.get("Detail", "{}"))
+            except json.JSONDecodeError:
+                continue
+            yield {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": entry.get("DetailType", ""),
+                "source": entry.get("Source", ""),
+                "account": LOCAL_ACCOUNT_ID,
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": region,
+                "resources": entry.get("Resources", []),
+                "detail": detail,
+                "_bus": entry.get("EventBusName", "default"),
+            }
+
+
+def _emails(calls: list[AwsCall]) -> list[dict[str, Any]]:
+    return [
+        {
+            "channel": "email",
+            "to": call.raw_params.get("TopicArn", call.raw_params.get("TargetArn", "")),
+            "summary": call.raw_params.get("Subject") or str(call.raw_params.get("Message", ""))[:120],
+        }
+        for call in calls
+        if call.service == "sns" and call.operation == "Publish" and not call.error
+    ]
+
+
+def _overall(report: Report, event: dict[str, Any], kind: str, function: str | None) -> tuple[str, str]:
+    if not report.handled_by:
+        if kind == "codedeploy-hook":
+            return (
+                "ignored",
+                "CodeDeploy invokes hook functions directly and this payload does not name the hook: "
+                "pass --function (e.g. --function AfterAllowTestTraffic)",
+            )
+        what = (
+            f"source '{event.get('source')}', detail-type '{event.get('detail-type')}'"
+            if kind == "eventbridge"
+            else kind
+        )
+        return "ignored", f"no rule or subscription in Tollgate-{report.environment} matches {what}"
+    errors = [r for r in report.results if r["decision"] == "error"]
+    if errors:
+        return "error", "; ".join(f"{r['function']}: {r['reason']}" for r in errors)
+    acting = [r for r in report.results if r["decision"] != "ignored"] or report.results[:1]
+    first = acting[0]
+    if len(report.results) == 1:
+        return first["decision"], first["reason"]
+    return first["decision"], "; ".join(f"{r['function']}: {r['decision']} ({r['reason']})" for r in report.results)
+
+
+@contextmanager
+def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[LocalWorld]:
+    """Bring one environment up on a fresh embedded AWS; tear it down on exit."""
+    config = load_environment(environment)
+    template = load_stack_template(environment, synth_if_stale=synth_if_stale)
+    with ExitStack() as stack:
+        embedded = stack.enter_context(EmbeddedAws(region=config.region))
+        recorder = CallRecorder(current_function="tollgate-local")
+        recorder.attach()
+        sources: list[NotificationSource] = []
+        slack_url = _start_slack_receiver(stack, sources)
+        _seed(config, slack_url)
+        local = deploy_locally(template, region=config.region)
+        recorder.calls.clear()  # setup calls are not part of any replay
+        yield LocalWorld(config, embedded, template, local, recorder, sources)
+
+
+def _start_slack_receiver(stack: ExitStack, sources: list[NotificationSource]) -> str | None:
+    try:
+        from tollgate.local import slack_receiver  # noqa: PLC0415 - optional until the notifier lands
+    except ImportError:
+        return None
+    return slack_receiver.attach_to_replay(stack, sources)
+
+
+def _seed(config: EnvironmentConfig, slack_url: str | None) -> None:
+    try:
+        from tollgate.embedded_aws.seed import seed_environment  # noqa: PLC0415
+    except ImportError:
+        return
+    seed_environment(config, slack_webhook_url=slack_url)
+
+
+def environment_for(event: dict[str, Any], requested: str | None) -> str:
+    if requested:
+        return requested
+    return infer_environment(event, load_all_environments()) or "development"
