@@ -36,7 +36,7 @@ class DeliveryLedger:
 
     def already_sent(self, event_id: str, delivery: Delivery) -> bool:
         item = self._get(f"notifier#delivery#{event_id}", delivery.key)
-        return bool(item) and item.get("status", {}).get("S") == "sent"
+        return item is not None and item.get("status", {}).get("S") == "sent"
 
     def record_sent(self, event_id: str, delivery: Delivery, *, now: datetime, receipt: str | None) -> None:
         self._record(event_id, delivery, now=now, status="sent", detail=receipt or "")

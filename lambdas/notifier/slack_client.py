@@ -98,7 +98,9 @@ class SlackWebhookSender:
         self._http = http
         self._urls = webhook_urls
 
-    def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False) -> str | None:
+    def post(
+        self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str | None:
         url = self._urls.get(channel) or self._urls.get("*")
         if not url:
             raise SlackDeliveryError(f"no Slack webhook configured for {channel}")
@@ -116,7 +118,9 @@ class SlackBotSender:
         self._token = token
         self._api_url = api_url.rstrip("/")
 
-    def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False) -> str | None:
+    def post(
+        self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str | None:
         payload: dict[str, Any] = {"channel": channel, "unfurl_links": False, **message.payload()}
         if thread_ts:
             payload["thread_ts"] = thread_ts

@@ -78,7 +78,9 @@ def build_slack_message(notification: Notification) -> SlackMessage:
     if notification.reason:
         blocks.append(_text_section(f"*Reason*\n{escape_mrkdwn(notification.reason)}", link))
     if notification.evidence:
-        lines = "\n".join(f"\u2022 *{escape_mrkdwn(k)}*: {escape_mrkdwn(v)}" for k, v in evidence_lines(notification.evidence))
+        lines = "\n".join(
+            f"\u2022 *{escape_mrkdwn(k)}*: {escape_mrkdwn(v)}" for k, v in evidence_lines(notification.evidence)
+        )
         blocks.append(_text_section(f"*Evidence*\n{lines}", link))
     if link:
         blocks.append(
@@ -101,7 +103,8 @@ def build_slack_message(notification: Notification) -> SlackMessage:
                 {
                     "type": "mrkdwn",
                     "text": fit_text(
-                        f"Tollgate \u00b7 {notification.kind.value} \u00b7 event {escape_mrkdwn(notification.event_id)}",
+                        f"Tollgate \u00b7 {notification.kind.value} \u00b7 "
+                        f"event {escape_mrkdwn(notification.event_id)}",
                         SECTION_TEXT_LIMIT,
                     ),
                 }

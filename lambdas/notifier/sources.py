@@ -154,7 +154,9 @@ def _from_codedeploy(envelope: _EventBridgeEnvelope, config: EnvironmentConfig) 
         return IgnoredEvent(reason=f"CodeDeploy application '{detail.application}' is not the LMS in {config.name}")
     service = config.service_for_deployment_group(detail.deployment_group)
     if service is None:
-        return IgnoredEvent(reason=f"deployment group '{detail.deployment_group}' is not an LMS service in {config.name}")
+        return IgnoredEvent(
+            reason=f"deployment group '{detail.deployment_group}' is not an LMS service in {config.name}"
+        )
     mapped = _CODEDEPLOY_STATES.get(detail.state)
     if mapped is None:
         return IgnoredEvent(reason=f"CodeDeploy state '{detail.state}' has no notification")
@@ -275,4 +277,3 @@ def _first_error(error: ValidationError) -> str:
     item = error.errors()[0]
     field = ".".join(str(p) for p in item["loc"]) or "(root)"
     return f"{field}: {item['msg']}"
-

@@ -8,7 +8,8 @@ State lives on moto's own objects, so moto's reset API forgets it with everythin
 Sections, one per concern:
 
 * fail fast: an operation moto does not implement answers a 400 ``NotImplemented`` error naming the
-  operation instead of an HTTP 500 that botocore retries for seconds;
+  operation instead of an HTTP 500 that botocore retries for seconds; a crash inside moto answers a
+  400 ``EmbeddedAwsFailure`` (traceback logged) for the same reason;
 * CodeDeploy: ``StopDeployment``, ``PutLifecycleEventHookExecutionStatus``, ``ContinueDeployment``,
   ``d-XXXXXXXXX`` deployment ids, ``previousRevision``/``rollbackInfo``/``errorInformation`` on
   deployments, ``alarmConfiguration`` and last deployments on deployment groups, and an in-process
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 import string
 import threading
@@ -40,7 +42,9 @@ from moto.codedeploy import responses as codedeploy_responses
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.elbv2 import models as elbv2_models
+from werkzeug.exceptions import HTTPException
 
+_log = logging.getLogger(__name__)
 _install_lock = threading.Lock()
 _state_lock = threading.RLock()
 _installed = False
@@ -68,10 +72,11 @@ def _utcnow() -> datetime:
 # ---------------------------------------------------------------------------------------------------
 
 NOT_IMPLEMENTED_CODE = "NotImplemented"
+EMBEDDED_AWS_FAILURE_CODE = "EmbeddedAwsFailure"
 
 
-class _NotImplementedByEmbeddedAws(ServiceException):
-    code = NOT_IMPLEMENTED_CODE
+class _EmbeddedAwsRefusal(ServiceException):
+    pass
 
 
 def _install_fail_fast() -> None:
@@ -83,22 +88,32 @@ def _install_fail_fast() -> None:
         except NotImplementedError as error:
             # moto raises NotImplementedError for unknown operations (and some unsupported options);
             # over the server that is an HTTP 500, which botocore retries with backoff for seconds.
-            return _not_implemented_response(self, error)
+            message = f"Tollgate's embedded AWS (moto) does not implement {_operation_name(self)} ({error}). "
+            message += "Add it in tollgate/embedded_aws/extensions.py."
+            return _refusal_response(self, NOT_IMPLEMENTED_CODE, message)
+        except HTTPException:
+            raise
+        except Exception as error:
+            # A crash inside moto is deterministic: retrying it only costs time. Keep the traceback.
+            _log.exception("embedded AWS failed on %s", _operation_name(self))
+            message = f"Tollgate's embedded AWS (moto) failed on {_operation_name(self)}: {type(error).__name__}: {error}"
+            return _refusal_response(self, EMBEDDED_AWS_FAILURE_CODE, message)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
 
-def _not_implemented_response(response: BaseResponse, error: NotImplementedError) -> Any:
+def _operation_name(response: BaseResponse) -> str:
     service = response.service_name or "unknown"
     try:
         operation = response._get_action() or "unknown"
     except Exception:  # noqa: BLE001 - the request is already failing; any name will do
         operation = "unknown"
-    message = (
-        f"Tollgate's embedded AWS (moto) does not implement {service}:{operation} ({error}). "
-        "Add it in tollgate/embedded_aws/extensions.py."
-    )
-    exception = _NotImplementedByEmbeddedAws(message)
+    return f"{service}:{operation}"
+
+
+def _refusal_response(response: BaseResponse, code: str, message: str) -> Any:
+    """A 400 error in the service's own protocol, so botocore parses the code and does not retry."""
+    exception = _EmbeddedAwsRefusal(code, message)
     try:
         with warnings.catch_warnings():
             # moto warns that the code is not in the service's error shapes; that is the point.

@@ -250,6 +250,10 @@ def _create_network(seeder: _Seeder) -> dict[str, Any]:
     ec2 = aws.client("ec2")
     env = seeder.env
     vpc_id = seeder.step(f"create the VPC of {env}", ec2.create_vpc, CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    # Fargate tasks get private DNS names only in a VPC with DNS hostnames (moto needs it too).
+    seeder.step(
+        f"enable DNS hostnames in {vpc_id}", ec2.modify_vpc_attribute, VpcId=vpc_id, EnableDnsHostnames={"Value": True}
+    )
     subnet_ids = [
         seeder.step(
             f"create subnet {cidr}",
@@ -433,6 +437,9 @@ def _register_task_definition(
         "name": service.container_name,
         "image": image_uri(account_id, seeder.region, name, tag),
         "essential": True,
+        # moto sizes tasks from container-level cpu/memory.
+        "cpu": 512,
+        "memory": 1024,
         "portMappings": [{"containerPort": service.container_port, "protocol": "tcp"}],
         "environment": [{"name": "LMS_ENVIRONMENT", "value": seeder.env}, {"name": "LMS_VERSION", "value": tag}],
         "healthCheck": {

@@ -51,7 +51,7 @@ class _LmsHandler(BaseHTTPRequestHandler):
     server: _LmsServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read the recorded requests instead."""
 
     def do_GET(self) -> None:
@@ -93,6 +93,8 @@ class _LmsHandler(BaseHTTPRequestHandler):
 
 class _LmsServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Concurrent flows connect at once; the default backlog of 5 would serialize them.
+    request_queue_size = 128
 
     def __init__(self, lms: LmsService) -> None:
         super().__init__(("127.0.0.1", 0), _LmsHandler)

@@ -1,0 +1,1 @@
+"""Tollgate's benchmarks: ratios against baselines measured in the same run, and peak memory."""

@@ -1,0 +1,40 @@
+"""``make bench``: every section prints ratios against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+# (title, module, function returning printable lines)
+SECTIONS = [
+    ("Synth", "bench.foundation_bench", "synth_lines"),
+    (
+        "Replay latency per event (ratio to one bare boto3 call on the same embedded AWS)",
+        "bench.foundation_bench",
+        "replay_lines",
+    ),
+    ("Cold imports and memory per function", "bench.functions_bench", "function_lines"),
+]
+
+
+def main() -> int:
+    started = time.perf_counter()
+    failures = 0
+    for title, module, function in SECTIONS:
+        print(f"\n{title}", flush=True)
+        try:
+            for text in getattr(importlib.import_module(module), function)():
+                print(text, flush=True)
+        except Exception as error:
+            failures += 1
+            print(f"  FAILED: {type(error).__name__}: {error}", flush=True)
+    print(f"\nbench finished in {time.perf_counter() - started:.1f} s", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

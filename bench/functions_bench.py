@@ -1,0 +1,40 @@
+"""Per function: cold import time as a ratio to ``import boto3``, and memory to size the function."""
+
+from __future__ import annotations
+
+import math
+
+from bench.measure import import_rss_mb, import_seconds, line
+from lambdas.core.config import ENVIRONMENT_NAMES
+from tollgate.local.template import load_stack_template
+
+LAMBDA_MEMORY_STEP_MB = 64
+
+
+def _handler_modules() -> dict[str, str]:
+    modules: dict[str, str] = {}
+    for environment in ENVIRONMENT_NAMES:
+        for spec in load_stack_template(environment).functions.values():
+            module = spec.handler.rpartition(".")[0]
+            modules.setdefault(module, spec.name)
+    return modules
+
+
+def function_lines() -> list[str]:
+    boto3_seconds = import_seconds("boto3")
+    boto3_rss = import_rss_mb("boto3")
+    out = [
+        line("baseline: import boto3", f"{boto3_seconds * 1000:.0f} ms", f"(RSS {boto3_rss:.0f} MB)"),
+    ]
+    modules = _handler_modules()
+    if not modules:
+        out.append(line("no functions in the synthesized stacks yet", "-"))
+    for module in sorted(modules):
+        seconds = import_seconds(module)
+        rss = import_rss_mb(module)
+        # Lambda memory: the import footprint with 2x headroom for the work, in 64 MB steps.
+        suggested = max(128, math.ceil(rss * 2 / LAMBDA_MEMORY_STEP_MB) * LAMBDA_MEMORY_STEP_MB)
+        out.append(
+            line(f"import {module}", f"{seconds / boto3_seconds:.2f} x boto3", f"(RSS {rss:.0f} MB -> {suggested} MB)")
+        )
+    return out

@@ -1,0 +1,66 @@
+"""Timing helpers: medians and percentiles of repeated runs, import time in fresh interpreters."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(action: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def import_seconds(module: str, repeat: int = 5) -> float:
+    """Median wall time of importing ``module`` in a fresh interpreter (what a cold start pays)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(repeat):
+        out = subprocess.run(  # noqa: S603 - our own interpreter and module names
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO_ROOT,
+            env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
+        )
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return median(samples)
+
+
+def import_rss_mb(module: str) -> float:
+    """Peak resident memory (MB) of a fresh interpreter after importing ``module``."""
+    code = f"import resource; import {module}; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    out = subprocess.run(  # noqa: S603 - our own interpreter and module names
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
+    )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def line(name: str, value: str, note: str = "") -> str:
+    return f"  {name:<58} {value:>14}  {note}".rstrip()

@@ -1,0 +1,1 @@
+"""Notifier: deployment events to Slack and email, routed by environment and severity."""
