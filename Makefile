@@ -15,6 +15,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_CLI_TELEMETRY_DISABLED := 1
 
 ENV ?= development
+# CI has no terminal to confirm IAM changes: deploy workflows pass CDK_REQUIRE_APPROVAL=never and rely on
+# the GitHub environment's required reviewers instead.
+CDK_REQUIRE_APPROVAL ?= broadening
 ENVIRONMENTS := development staging production
 
 .PHONY: help setup demo test lint typecheck security unit synth nag bench deploy clean
@@ -64,7 +67,7 @@ bench: setup ## Benchmarks: ratios against baselines measured in the same run
 
 deploy: setup ## Deploy one environment to a real account: make deploy ENV=staging
 	@case " $(ENVIRONMENTS) " in *" $(ENV) "*) ;; *) echo "ENV must be one of: $(ENVIRONMENTS)"; exit 2;; esac
-	cdk deploy Tollgate-$(ENV) --require-approval broadening
+	cdk deploy Tollgate-$(ENV) --require-approval $(CDK_REQUIRE_APPROVAL)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out demo-output .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -39,7 +39,7 @@ def client(service: str) -> Any:
     existing = _clients.get(service)
     if existing is not None:
         return existing
-    created = session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    created = session().client(service, config=_CONFIG)
     with _lock:
         return _clients.setdefault(service, created)
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lambdas.core.config import EnvironmentConfig
+from lambdas.core.config import EnvironmentConfig, Severity
+from lambdas.core.tollgate_events import DetailType, TollgateEvent
 from lambdas.rollback.adapters.database import Database
 from lambdas.rollback.adapters.deployments import RollbackActionError
+from lambdas.rollback.announcements import decision_event
 from lambdas.rollback.execute import Execution, RollbackPorts, carry_out
 from lambdas.rollback.models import DeploymentState
 from lambdas.rollback.operator import (
@@ -44,6 +46,38 @@ class OperatorResult:
             return str(self.error or self.plan.refusal)
         steps = [d.reason for d in self.plan.services] + ([self.plan.database.reason] if self.plan.database else [])
         return "; ".join(steps) or "nothing to do"
+
+    def announcements(self, now: datetime) -> list[TollgateEvent]:
+        """What goes on the bus: a refusal, the database restore, and each service's decision."""
+        request, plan = self.plan.request, self.plan
+        base = {"environment": request.environment, "occurred_at": now, "severity": Severity.CRITICAL}
+        evidence: dict[str, Any] = {"requested_by": request.requested_by, "type": request.type.value}
+        events: list[TollgateEvent] = []
+        if plan.refusal or self.error:
+            events.append(
+                TollgateEvent(
+                    detail_type=DetailType.ROLLBACK_SKIPPED,
+                    summary=f"Operator {request.type.value} rollback refused in {request.environment}",
+                    reason=self.reason[:2000],
+                    evidence=evidence,
+                    **base,
+                )
+            )
+        if self.restored_cluster_arn and plan.database:
+            events.append(
+                TollgateEvent(
+                    detail_type=DetailType.ROLLBACK_STARTED,
+                    summary=f"Database restore started: {plan.database.target_cluster}",
+                    reason=plan.database.reason,
+                    evidence={**evidence, "cluster_arn": self.restored_cluster_arn, "cut_over": list(plan.cut_over)},
+                    **base,
+                )
+            )
+        for execution in self.executions:
+            event = decision_event(execution.decision, now=now, evidence={**evidence, **execution.evidence()})
+            if event:
+                events.append(event)
+        return events
 
     def report(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.core.config import EnvironmentConfig, load_all_environments
+from lambdas.core.config import EnvironmentConfig, Severity, load_all_environments
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_FILES = sorted(EVENTS_DIR.glob("*.json"))
@@ -223,8 +223,10 @@ def alarm_mapping_problems(event: dict[str, Any], environments: dict[str, Enviro
     if event["account"] != env.account or event["region"] != env.region:
         problems.append(f"account/region {event['account']}/{event['region']} are not those of {env_name}")
     tags = detail.get("alarmTags", {})
-    if tags and (tags.get("environment") != env_name or tags.get("service") != service_name):
-        problems.append("alarmTags environment/service disagree with the alarm name")
+    if tags and (tags.get("tollgate:environment") != env_name or tags.get("tollgate:service") != service_name):
+        problems.append("alarmTags tollgate:environment/tollgate:service disagree with the alarm name")
+    if tags and tags.get("tollgate:severity") not in {severity.value for severity in Severity}:
+        problems.append("alarmTags tollgate:severity must be a configured severity")
     service = env.lms.services[service_name]
     target_groups = {service.target_groups.blue, service.target_groups.green} - {None}
     for metric in detail.get("configuration", {}).get("metrics", []):
@@ -564,6 +566,17 @@ def test_alarm_mapping_rejects_another_environments_account_and_resources(
     assert alarm_mapping_problems(event, environments) != []
     dimensions = ("detail", "configuration", "metrics", 1, "metricStat", "metric", "dimensions", "LoadBalancer")
     event = _broken("cloudwatch-alarm-5xx-rate-alarm.json", dimensions, environments["staging"].lms.load_balancer)
+    assert alarm_mapping_problems(event, environments) != []
+
+
+@pytest.mark.parametrize(
+    ("tag", "value"),
+    [("tollgate:environment", "staging"), ("tollgate:service", "frontend"), ("tollgate:severity", "sev1")],
+)
+def test_alarm_mapping_rejects_tags_that_disagree(
+    tag: str, value: str, environments: dict[str, EnvironmentConfig]
+) -> None:
+    event = _broken("cloudwatch-alarm-5xx-rate-alarm.json", ("detail", "alarmTags", tag), value)
     assert alarm_mapping_problems(event, environments) != []
 
 

@@ -42,25 +42,34 @@ from moto.codedeploy import responses as codedeploy_responses
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.elbv2 import models as elbv2_models
+from moto.elbv2 import utils as elbv2_utils
 from werkzeug.exceptions import HTTPException
 
 _log = logging.getLogger(__name__)
 _install_lock = threading.Lock()
 _state_lock = threading.RLock()
-_installed = False
+
+
+@dataclass
+class _Switches:
+    installed: bool = False
+    # Rollback deployments created by a stop finish at once unless a simulator plays them.
+    rollbacks_complete_immediately: bool = True
+
+
+_switches = _Switches()
 
 
 def install() -> None:
     """Patch moto's response classes and models; idempotent."""
-    global _installed
     with _install_lock:
-        if _installed:
+        if _switches.installed:
             return
         _install_fail_fast()
         _install_codedeploy()
         _install_cloudwatch()
         _install_elbv2()
-        _installed = True
+        _switches.installed = True
 
 
 def _utcnow() -> datetime:
@@ -96,7 +105,8 @@ def _install_fail_fast() -> None:
         except Exception as error:
             # A crash inside moto is deterministic: retrying it only costs time. Keep the traceback.
             _log.exception("embedded AWS failed on %s", _operation_name(self))
-            message = f"Tollgate's embedded AWS (moto) failed on {_operation_name(self)}: {type(error).__name__}: {error}"
+            message = f"Tollgate's embedded AWS (moto) failed on {_operation_name(self)}: {type(error).__name__}: "
+            message += str(error)
             return _refusal_response(self, EMBEDDED_AWS_FAILURE_CODE, message)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
@@ -106,7 +116,7 @@ def _operation_name(response: BaseResponse) -> str:
     service = response.service_name or "unknown"
     try:
         operation = response._get_action() or "unknown"
-    except Exception:  # noqa: BLE001 - the request is already failing; any name will do
+    except Exception:  # the request is already failing; any name will do
         operation = "unknown"
     return f"{service}:{operation}"
 
@@ -119,7 +129,7 @@ def _refusal_response(response: BaseResponse, code: str, message: str) -> Any:
             # moto warns that the code is not in the service's error shapes; that is the point.
             warnings.simplefilter("ignore", UserWarning)
             status, headers, body = response.serialized(ActionResult(exception))
-    except Exception:  # noqa: BLE001 - fall back to a plain JSON error when the protocol serializer cannot
+    except Exception:  # the protocol serializer could not: plain JSON
         body = json.dumps({"__type": NOT_IMPLEMENTED_CODE, "message": message})
         return (
             400,
@@ -161,47 +171,13 @@ class HookExecutionNotFoundError(EmbeddedCodeDeployError, LookupError):
     """No lifecycle hook execution with this id was registered for the deployment."""
 
 
-class _CodeDeployError(JsonRESTError):
+class CodeDeployApiError(JsonRESTError):
+    """An error answer of the embedded CodeDeploy API; ``error_type`` is AWS's error code."""
+
     code = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(type(self).__name__, message)
-
-
-class DeploymentIdRequiredException(_CodeDeployError):
-    pass
-
-
-class DeploymentDoesNotExistException(_CodeDeployError):
-    pass
-
-
-class DeploymentAlreadyCompletedException(_CodeDeployError):
-    pass
-
-
-class DeploymentIsNotInReadyStateException(_CodeDeployError):
-    pass
-
-
-class InvalidDeploymentWaitTypeException(_CodeDeployError):
-    pass
-
-
-class InvalidDeploymentStatusException(_CodeDeployError):
-    pass
-
-
-class InvalidLifecycleEventHookExecutionIdException(_CodeDeployError):
-    pass
-
-
-class InvalidLifecycleEventHookExecutionStatusException(_CodeDeployError):
-    pass
-
-
-class LifecycleEventAlreadyCompletedException(_CodeDeployError):
-    pass
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(error_code, message)
 
 
 @dataclass(frozen=True)
@@ -249,14 +225,10 @@ class _DeploymentExtras:
 
 
 _EXTRAS_ATTRIBUTE = "_tollgate_extras"
-_rollbacks_complete_immediately = True
 
 
 def _extras(deployment: Any) -> _DeploymentExtras:
-    extras = deployment.__dict__.get(_EXTRAS_ATTRIBUTE)
-    if extras is None:
-        extras = _DeploymentExtras()
-        deployment.__dict__[_EXTRAS_ATTRIBUTE] = extras
+    extras: _DeploymentExtras = deployment.__dict__.setdefault(_EXTRAS_ATTRIBUTE, _DeploymentExtras())
     return extras
 
 
@@ -393,8 +365,7 @@ def set_rollback_completion(*, immediate: bool) -> None:
     A simulator that plays the rollback (traffic back to blue) turns this off and completes the
     rollback deployment with ``set_deployment_status``.
     """
-    global _rollbacks_complete_immediately
-    _rollbacks_complete_immediately = immediate
+    _switches.rollbacks_complete_immediately = immediate
 
 
 def stop_deployment(
@@ -431,7 +402,7 @@ def stop_deployment(
             "rollbackMessage": f"Deployment {deployment_id} was stopped; rollback deployment {rollback_id} restores "
             "the original task set.",
         }
-        stop_status = "Succeeded" if _rollbacks_complete_immediately else "Pending"
+        stop_status = "Succeeded" if _switches.rollbacks_complete_immediately else "Pending"
         return StopResult(
             stop_status, f"Deployment {deployment_id} stopped; rolling back with {rollback_id}.", rollback_id
         )
@@ -449,7 +420,7 @@ def _create_rollback_deployment(backend: Any, deployment: Any) -> str:
     rollback = backend.deployments[rollback_id]
     rollback.creator = ROLLBACK_CREATOR
     _extras(rollback).rollback_info = {"rollbackTriggeringDeploymentId": deployment.deployment_id}
-    _mark_status(rollback, "Succeeded" if _rollbacks_complete_immediately else "InProgress")
+    _mark_status(rollback, "Succeeded" if _switches.rollbacks_complete_immediately else "InProgress")
     return rollback_id
 
 
@@ -458,10 +429,12 @@ def _create_rollback_deployment(backend: Any, deployment: Any) -> str:
 
 def _deployment_for_request(backend: Any, deployment_id: str | None) -> Any:
     if not deployment_id:
-        raise DeploymentIdRequiredException("At least one deployment ID must be specified.")
+        raise CodeDeployApiError("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
     deployment = backend.deployments.get(deployment_id)
     if deployment is None:
-        raise DeploymentDoesNotExistException(f"The deployment {deployment_id} could not be found.")
+        raise CodeDeployApiError(
+            "DeploymentDoesNotExistException", f"The deployment {deployment_id} could not be found."
+        )
     return deployment
 
 
@@ -471,7 +444,9 @@ def _codedeploy_stop_deployment(self: Any) -> ActionResult:
     with _state_lock:
         deployment = _deployment_for_request(self.codedeploy_backend, deployment_id)
         if deployment.status in TERMINAL_DEPLOYMENT_STATUSES:
-            raise DeploymentAlreadyCompletedException(f"The deployment {deployment_id} has already completed.")
+            raise CodeDeployApiError(
+                "DeploymentAlreadyCompletedException", f"The deployment {deployment_id} has already completed."
+            )
         result = stop_deployment(deployment_id, auto_rollback=auto_rollback)
     return ActionResult({"status": result.status, "statusMessage": result.status_message})
 
@@ -492,35 +467,41 @@ def _codedeploy_put_lifecycle_event_hook_execution_status(self: Any) -> ActionRe
                 hook_name=execution.hook_name if execution else None,
                 status=status or "",
                 accepted=error is None,
-                error_code=type(error).__name__ if error else None,
+                error_code=error.error_type if error else None,
                 reported_at=_utcnow(),
             )
         )
         if error is not None:
             raise error
-        assert execution is not None  # noqa: S101 - _hook_report_error refused a missing execution
-        execution.status = status
+        if execution is not None:  # always: _hook_report_error refuses a missing execution
+            execution.status = status
     return ActionResult({"lifecycleEventHookExecutionId": execution_id})
 
 
-def _hook_report_error(deployment: Any, execution: HookExecution | None, status: str | None) -> _CodeDeployError | None:
+def _hook_report_error(
+    deployment: Any, execution: HookExecution | None, status: str | None
+) -> CodeDeployApiError | None:
     if execution is None:
-        return InvalidLifecycleEventHookExecutionIdException(
-            f"The lifecycle event hook execution ID is not valid for deployment {deployment.deployment_id}."
+        return CodeDeployApiError(
+            "InvalidLifecycleEventHookExecutionIdException",
+            f"The lifecycle event hook execution ID is not valid for deployment {deployment.deployment_id}.",
         )
     if status not in HOOK_REPORT_STATUSES:
-        return InvalidLifecycleEventHookExecutionStatusException(
-            f"The status {status!r} is not valid; a hook reports Succeeded or Failed."
+        return CodeDeployApiError(
+            "InvalidLifecycleEventHookExecutionStatusException",
+            f"The status {status!r} is not valid; a hook reports Succeeded or Failed.",
         )
     if execution.status != "Pending":
-        return LifecycleEventAlreadyCompletedException(
+        return CodeDeployApiError(
+            "LifecycleEventAlreadyCompletedException",
             f"The lifecycle event {execution.hook_name} of deployment {deployment.deployment_id} already completed "
-            f"with status {execution.status}."
+            f"with status {execution.status}.",
         )
     if deployment.status in TERMINAL_DEPLOYMENT_STATUSES:
-        return LifecycleEventAlreadyCompletedException(
+        return CodeDeployApiError(
+            "LifecycleEventAlreadyCompletedException",
             f"The deployment {deployment.deployment_id} is already {deployment.status}; "
-            f"its lifecycle event {execution.hook_name} can no longer change."
+            f"its lifecycle event {execution.hook_name} can no longer change.",
         )
     return None
 
@@ -531,19 +512,23 @@ def _codedeploy_continue_deployment(self: Any) -> EmptyResult:
     with _state_lock:
         deployment = _deployment_for_request(self.codedeploy_backend, deployment_id)
         if wait_type not in DEPLOYMENT_WAIT_TYPES:
-            raise InvalidDeploymentWaitTypeException(f"The wait type {wait_type!r} is not valid.")
+            raise CodeDeployApiError("InvalidDeploymentWaitTypeException", f"The wait type {wait_type!r} is not valid.")
         if deployment.status in TERMINAL_DEPLOYMENT_STATUSES:
-            raise DeploymentAlreadyCompletedException(f"The deployment {deployment_id} has already completed.")
+            raise CodeDeployApiError(
+                "DeploymentAlreadyCompletedException", f"The deployment {deployment_id} has already completed."
+            )
         if wait_type == "READY_WAIT":
             if deployment.status != "Ready":
-                raise DeploymentIsNotInReadyStateException(
-                    f"The deployment {deployment_id} is {deployment.status}, not Ready."
+                raise CodeDeployApiError(
+                    "DeploymentIsNotInReadyStateException",
+                    f"The deployment {deployment_id} is {deployment.status}, not Ready.",
                 )
             _mark_status(deployment, "InProgress")
         elif deployment.status != "InProgress":
-            raise InvalidDeploymentStatusException(
+            raise CodeDeployApiError(
+                "InvalidDeploymentStatusException",
                 f"The deployment {deployment_id} is {deployment.status}; only a deployment waiting to terminate "
-                "the original task set can skip that wait."
+                "the original task set can skip that wait.",
             )
         _extras(deployment).continue_requests.append(wait_type)
     return EmptyResult()
@@ -618,7 +603,7 @@ def _install_codedeploy() -> None:
 
     backend_class.create_deployment = create_deployment_remembering_previous  # type: ignore[method-assign]
 
-    codedeploy_responses._deployment_info = _with_deployment_extras(codedeploy_responses._deployment_info)
+    codedeploy_responses._deployment_info = _with_deployment_extras(codedeploy_responses._deployment_info)  # type: ignore[assignment]
     response_class = codedeploy_responses.CodeDeployResponse
     response_class.stop_deployment = _codedeploy_stop_deployment  # type: ignore[attr-defined]
     response_class.put_lifecycle_event_hook_execution_status = (  # type: ignore[attr-defined]
@@ -640,10 +625,7 @@ def _alarm_type(alarm: Any) -> str:
 
 
 def _alarm_history(alarm: Any) -> list[dict[str, Any]]:
-    history = alarm.__dict__.get(_HISTORY_ATTRIBUTE)
-    if history is None:
-        history = []
-        alarm.__dict__[_HISTORY_ATTRIBUTE] = history
+    history: list[dict[str, Any]] = alarm.__dict__.setdefault(_HISTORY_ATTRIBUTE, [])
     return history
 
 
@@ -774,7 +756,7 @@ def _install_cloudwatch() -> None:
 
     response_class = cloudwatch_responses.CloudWatchResponse
     response_class.put_composite_alarm = _cloudwatch_put_composite_alarm  # type: ignore[attr-defined]
-    response_class.describe_alarms = _with_alarm_types(response_class.describe_alarms)  # type: ignore[method-assign]
+    response_class.describe_alarms = _with_alarm_types(response_class.describe_alarms)  # type: ignore[method-assign,assignment]
     response_class.describe_alarm_history = _cloudwatch_describe_alarm_history  # type: ignore[attr-defined]
 
 
@@ -798,8 +780,8 @@ def pin_elbv2_ids(*, load_balancers: dict[str, str] | None = None, target_groups
 
 
 def _install_elbv2() -> None:
-    make_load_balancer_arn = elbv2_models.make_arn_for_load_balancer
-    make_target_group_arn = elbv2_models.make_arn_for_target_group
+    make_load_balancer_arn = elbv2_utils.make_arn_for_load_balancer
+    make_target_group_arn = elbv2_utils.make_arn_for_target_group
 
     def load_balancer_arn(account_id: str, lb_id: str, name: str, region_name: str) -> str:
         pinned = _pinned_load_balancer_ids.get(name, lb_id)
@@ -809,5 +791,6 @@ def _install_elbv2() -> None:
         pinned = _pinned_target_group_ids.get(name, tg_id)
         return make_target_group_arn(account_id=account_id, tg_id=pinned, name=name, region_name=region_name)
 
-    elbv2_models.make_arn_for_load_balancer = load_balancer_arn
-    elbv2_models.make_arn_for_target_group = target_group_arn
+    # moto.elbv2.models imported these names from moto.elbv2.utils; replace them where they are used.
+    setattr(elbv2_models, "make_arn_for_load_balancer", load_balancer_arn)  # noqa: B010
+    setattr(elbv2_models, "make_arn_for_target_group", target_group_arn)  # noqa: B010

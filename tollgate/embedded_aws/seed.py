@@ -354,10 +354,13 @@ def _seed_service(
     blue = _create_target_group(seeder, service.target_groups.blue_name, service, vpc_id)
     green_name = service.target_groups.green_name
     green = _create_target_group(seeder, green_name, service, vpc_id) if green_name else None
-    production_rule = _create_rule(seeder, listeners["production"], service.base_url, priority, blue, green)
+    production_rule = _create_rule(
+        seeder, listeners["production"], service.base_url, priority=priority, blue=blue, green=green
+    )
     test_rule = None
     if "test" in listeners:
-        test_rule = _create_rule(seeder, listeners["test"], service.test_url or service.base_url, priority, blue, green)
+        test_url = service.test_url or service.base_url
+        test_rule = _create_rule(seeder, listeners["test"], test_url, priority=priority, blue=blue, green=green)
 
     blue_green = seeder.config.deployment.strategy is not Strategy.ROLLING
     awsvpc = {
@@ -481,7 +484,7 @@ def _create_target_group(seeder: _Seeder, name: str, service: LmsService, vpc_id
     return arn
 
 
-def _create_rule(seeder: _Seeder, listener_arn: str, url: str, priority: int, blue: str, green: str | None) -> str:
+def _create_rule(seeder: _Seeder, listener_arn: str, url: str, *, priority: int, blue: str, green: str | None) -> str:
     host = urlparse(url).hostname
     if not host:
         raise SeedError(f"environment '{seeder.env}': URL {url!r} has no host to route on")

@@ -50,6 +50,9 @@ class EmbeddedAws:
         self._server.start()
         self._started = True
         self._point_clients_here()
+        # moto keeps its state in module globals shared by every server in this process: a new
+        # embedded AWS starts empty.
+        self.reset()
         return self
 
     def stop(self) -> None:

@@ -96,6 +96,9 @@ class _LmsServer(ThreadingHTTPServer):
     # Concurrent flows connect at once; the default backlog of 5 would serialize them.
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout) closes the socket mid-answer: expected, not worth a traceback."""
+
     def __init__(self, lms: LmsService) -> None:
         super().__init__(("127.0.0.1", 0), _LmsHandler)
         self.lms = lms

@@ -154,7 +154,7 @@ class LocalWorld:
                 for rule in self.template.rules
                 if rule.enabled
                 and rule.on_tollgate_bus == on_tollgate_bus
-                and EventPattern.load(json.dumps(rule.pattern)).matches_event(_without_local_keys(event))
+                and EventPattern.load(json.dumps(rule.pattern)).matches_event(_without_local_keys(event))  # type: ignore[arg-type]
             ]
             ids = tuple(dict.fromkeys(t for rule in matching for t in rule.target_function_ids))
         else:

@@ -1,0 +1,114 @@
+"""Fixtures for the hook functions on the embedded AWS with the stand-in LMS."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto.cloudwatch import models as cloudwatch_models
+
+from lambdas.core.config import Hook, load_environment
+from lambdas.core.settings import settings
+from tollgate.embedded_aws import extensions
+from tollgate.embedded_aws.seed import appspec_revision, seed_environment
+from tollgate.embedded_aws.tables import create_tollgate_tables
+from tollgate.local.lms_service import LmsService
+
+
+@pytest.fixture
+def percentiles_in_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 5.2 answers GetMetricData with p99 by crashing; give it nearest-rank percentiles for these tests."""
+    original = cloudwatch_models.Statistics.get_statistics_for_type
+
+    def with_percentiles(self: Any, stat: str) -> Any:
+        if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(self.metric_single_values_list)
+            if not values:
+                return None
+            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
+            return values[rank - 1]
+        return original(self, stat)
+
+    monkeypatch.setattr(cloudwatch_models.Statistics, "get_statistics_for_type", with_percentiles)
+
+
+@dataclass
+class HookWorld:
+    environment: str
+    lms: LmsService
+    secret_password: str
+    monkeypatch: pytest.MonkeyPatch
+
+    def use_hook(self, hook: Hook) -> None:
+        self.monkeypatch.setenv("TOLLGATE_HOOK", hook.value)
+        settings.cache_clear()
+
+    def start_deployment(self, service: str, hook: Hook) -> tuple[str, str]:
+        """A deployment of ``service`` now at ``hook``; returns (deployment id, hook execution id)."""
+        config = load_environment(self.environment)
+        deployment_id = boto3.client("codedeploy").create_deployment(
+            applicationName=config.lms.codedeploy_application,
+            deploymentGroupName=config.lms.services[service].deployment_group,
+            revision=appspec_revision("{}"),
+        )["deploymentId"]
+        extensions.set_deployment_status(deployment_id, "InProgress")
+        execution_id = extensions.register_hook_execution(deployment_id, hook.value)
+        self.use_hook(hook)
+        return deployment_id, execution_id
+
+    def put_target_metrics(self, service: str, *, requests: int, errors: int, latency_seconds: float) -> None:
+        config = load_environment(self.environment)
+        dims = [
+            {"Name": "TargetGroup", "Value": config.lms.services[service].target_groups.green},
+            {"Name": "LoadBalancer", "Value": config.lms.load_balancer},
+        ]
+        at = datetime.now(UTC) - timedelta(minutes=1)
+        data = [
+            {"MetricName": "RequestCount", "Dimensions": dims, "Value": float(requests), "Timestamp": at},
+            {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dims, "Value": float(errors), "Timestamp": at},
+            {"MetricName": "TargetResponseTime", "Dimensions": dims, "Value": latency_seconds, "Timestamp": at},
+        ]
+        boto3.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+
+
+def reports(deployment_id: str) -> list[Any]:
+    return [r for r in extensions.reported_hook_statuses(deployment_id) if r.accepted]
+
+
+@pytest.fixture
+def hook_world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], HookWorld]]:
+    running: list[LmsService] = []
+
+    def build(environment: str) -> HookWorld:
+        config = load_environment(environment)
+        seed_environment(config)
+        tables = create_tollgate_tables(boto3.client("dynamodb"))
+        boto3.client("events").create_event_bus(Name=f"tollgate-{environment}")
+        credentials = json.loads(
+            boto3.client("secretsmanager").get_secret_value(SecretId=config.checks.synthetic_user_secret)[
+                "SecretString"
+            ]
+        )
+        lms = LmsService(username=credentials["username"], password=credentials["password"]).start()
+        running.append(lms)
+        for key, value in {
+            "TOLLGATE_ENVIRONMENT": environment,
+            "TOLLGATE_EVENT_BUS": f"tollgate-{environment}",
+            "TOLLGATE_STATE_TABLE": tables["state"],
+            "TOLLGATE_IDEMPOTENCY_TABLE": tables["idempotency"],
+            "TOLLGATE_SYNTHETICS_BASE_URL": lms.base_url,
+        }.items():
+            monkeypatch.setenv(key, value)
+        settings.cache_clear()
+        return HookWorld(environment, lms, credentials["password"], monkeypatch)
+
+    yield build
+    for lms in running:
+        lms.stop()
+    settings.cache_clear()

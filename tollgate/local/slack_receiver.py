@@ -1,0 +1,274 @@
+"""A local Slack: a real HTTP server on loopback that records what the notifier posts.
+
+It answers incoming-webhook posts (``/webhook/<channel>``) and ``chat.postMessage``
+(``/api/chat.postMessage``) like Slack does, checks the Block Kit limits Slack enforces, and can be
+told to fail: ``fail_next(n)`` answers HTTP 500, ``rate_limit_next(n, retry_after)`` answers 429
+with ``Retry-After``, for the next ``n`` requests.
+
+``notifications_sent(receiver, account=..., region=...)`` lists every notification sent (Slack
+messages here, emails published to SNS in the embedded AWS) as ``{channel, to, summary}`` dicts for
+the replay report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+LOCAL_BOT_TOKEN = "xoxb-tollgate-local"  # noqa: S105 - a fake token for the local receiver
+
+_BLOCK_TYPES = {"header", "section", "context", "actions", "divider", "image", "rich_text", "input", "file", "video"}
+
+
+@dataclass(frozen=True)
+class ReceivedSlackMessage:
+    """One message Slack accepted: through a webhook (``via`` webhook) or ``chat.postMessage``."""
+
+    via: str
+    channel: str
+    payload: dict[str, Any]
+    ts: str
+
+    @property
+    def text(self) -> str:
+        return str(self.payload.get("text", ""))
+
+    @property
+    def thread_ts(self) -> str | None:
+        value = self.payload.get("thread_ts")
+        return str(value) if value else None
+
+
+@dataclass
+class _Failures:
+    status: int = 500
+    remaining: int = 0
+    retry_after: float | None = None
+
+
+@dataclass
+class _State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    messages: list[ReceivedSlackMessage] = field(default_factory=list)
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status answered)
+    failures: _Failures = field(default_factory=_Failures)
+    ts_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+def block_kit_problems(payload: dict[str, Any]) -> list[str]:
+    """What Slack would reject in a message payload (the limits Tollgate relies on)."""
+    problems = []
+    blocks = payload.get("blocks", [])
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return ["blocks must be a list of at most 50"]
+    for index, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in _BLOCK_TYPES:
+            problems.append(f"block {index}: unknown type {kind!r}")
+            continue
+        text = block.get("text", {}).get("text", "") if isinstance(block.get("text"), dict) else ""
+        if kind == "header" and (len(text) > 150 or block["text"].get("type") != "plain_text"):
+            problems.append(f"block {index}: header text must be plain_text of at most 150 characters")
+        if kind == "section":
+            fields = block.get("fields", [])
+            if not text and not fields:
+                problems.append(f"block {index}: section needs text or fields")
+            if len(text) > 3000:
+                problems.append(f"block {index}: section text over 3000 characters")
+            if len(fields) > 10 or any(len(f.get("text", "")) > 2000 for f in fields):
+                problems.append(f"block {index}: more than 10 fields or a field over 2000 characters")
+        if kind == "actions" and not 0 < len(block.get("elements", [])) <= 25:
+            problems.append(f"block {index}: actions needs 1..25 elements")
+    return problems
+
+
+class SlackReceiver:
+    """Use as a context manager; URLs are valid while it runs."""
+
+    def __init__(self, *, bot_token: str = LOCAL_BOT_TOKEN) -> None:
+        self.bot_token = bot_token
+        self._state = _State()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self._state, bot_token))
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> SlackReceiver:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, name="slack-receiver", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> SlackReceiver:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- addresses ------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """What TOLLGATE_SLACK_API_URL is set to for chat.postMessage."""
+        return f"{self.base_url}/api"
+
+    def webhook_url(self, channel: str) -> str:
+        return f"{self.base_url}/webhook/{channel.lstrip('#')}"
+
+    def webhook_secret_value(self, channels: list[str] | tuple[str, ...]) -> str:
+        """The webhook secret's value for these channels (the notifier's channel -> URL map)."""
+        return json.dumps({channel: self.webhook_url(channel) for channel in channels})
+
+    # -- switches ---------------------------------------------------------------------------------
+    def fail_next(self, count: int, *, status: int = 500) -> None:
+        with self._state.lock:
+            self._state.failures = _Failures(status=status, remaining=count)
+
+    def rate_limit_next(self, count: int, *, retry_after: float = 1) -> None:
+        with self._state.lock:
+            self._state.failures = _Failures(status=429, remaining=count, retry_after=retry_after)
+
+    # -- what arrived -------------------------------------------------------------------------------
+    @property
+    def messages(self) -> list[ReceivedSlackMessage]:
+        with self._state.lock:
+            return list(self._state.messages)
+
+    @property
+    def requests(self) -> list[tuple[str, int]]:
+        """Every request as (path, status answered), failures included."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def clear(self) -> None:
+        with self._state.lock:
+            self._state.messages.clear()
+            self._state.requests.clear()
+
+
+def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
+    class _SlackRequestHandler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the recorded messages are the log."""
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            with state.lock:
+                failures = state.failures
+                if failures.remaining > 0:
+                    failures.remaining -= 1
+                    state.requests.append((self.path, failures.status))
+                    headers = {"Retry-After": f"{failures.retry_after:g}"} if failures.retry_after is not None else {}
+                    self._answer(failures.status, b"rate_limited" if failures.status == 429 else b"error", headers)
+                    return
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    payload = None
+                if self.path.startswith("/webhook/"):
+                    self._webhook(payload)
+                elif self.path == "/api/chat.postMessage":
+                    self._post_message(payload)
+                else:
+                    state.requests.append((self.path, 404))
+                    self._answer(404, b"no_service")
+
+        def _webhook(self, payload: Any) -> None:
+            if not isinstance(payload, dict) or block_kit_problems(payload):
+                state.requests.append((self.path, 400))
+                self._answer(400, b"invalid_blocks" if isinstance(payload, dict) else b"invalid_payload")
+                return
+            channel = "#" + self.path.removeprefix("/webhook/")
+            state.messages.append(ReceivedSlackMessage("webhook", channel, payload, _next_ts(state)))
+            state.requests.append((self.path, 200))
+            self._answer(200, b"ok")
+
+        def _post_message(self, payload: Any) -> None:
+            state.requests.append((self.path, 200))
+            if self.headers.get("Authorization") != f"Bearer {bot_token}":
+                self._json({"ok": False, "error": "invalid_auth"})
+            elif not isinstance(payload, dict) or not payload.get("channel"):
+                self._json({"ok": False, "error": "channel_not_found"})
+            elif block_kit_problems(payload):
+                self._json({"ok": False, "error": "invalid_blocks"})
+            else:
+                ts = _next_ts(state)
+                state.messages.append(ReceivedSlackMessage("chat.postMessage", str(payload["channel"]), payload, ts))
+                self._json({"ok": True, "channel": payload["channel"], "ts": ts})
+
+        def _json(self, body: dict[str, Any]) -> None:
+            self._answer(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+        def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return _SlackRequestHandler
+
+
+def _next_ts(state: _State) -> str:
+    return f"1700000000.{next(state.ts_counter):06d}"
+
+
+def emails_sent(*, account: str, region: str) -> list[dict[str, Any]]:
+    """Emails published to SNS topics in the embedded AWS (moto's in-process backend)."""
+    from moto.sns.models import sns_backends  # noqa: PLC0415 - local tooling only, imported on use
+
+    sent = []
+    for topic_arn, topic in sns_backends[account][region].topics.items():
+        for _message_id, message, subject, attributes, _group in topic.sent_notifications:
+            sent.append(
+                {
+                    "topic_arn": topic_arn,
+                    "subject": subject,
+                    "body": message,
+                    "recipients": _recipients(attributes or {}),
+                }
+            )
+    return sent
+
+
+def notifications_sent(
+    receiver: SlackReceiver | None, *, account: str = "123456789012", region: str = "eu-west-1"
+) -> list[dict[str, str]]:
+    """Every notification sent, as ``{channel, to, summary}``: Slack messages, then emails."""
+    sent = [
+        {"channel": "slack", "to": message.channel, "summary": message.text}
+        for message in (receiver.messages if receiver else [])
+    ]
+    for email in emails_sent(account=account, region=region):
+        to = ", ".join(email["recipients"]) or f"subscribers of {email['topic_arn'].rsplit(':', 1)[-1]}"
+        sent.append({"channel": "email", "to": to, "summary": email["subject"] or ""})
+    return sent
+
+
+def _recipients(attributes: dict[str, Any]) -> list[str]:
+    attribute = attributes.get("recipient") or {}
+    raw = attribute.get("Value", attribute.get("StringValue"))
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return [str(raw)]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
