@@ -53,10 +53,11 @@ def email_body(notification: Notification) -> str:
         f"{notification.severity.value} notifications.",
     ]
     body = "\n".join(lines)
-    tail = "\n".join(footer)
+    tail = "\n" + "\n".join(footer) + "\n"
     if len(body) + len(tail) > BODY_LIMIT:
-        body = body[: BODY_LIMIT - len(tail) - 40] + "\n  ... (truncated; see the AWS console)"
-    return body + "\n" + tail + "\n"
+        marker = "\n  ... (truncated; see the AWS console)"
+        body = body[: BODY_LIMIT - len(tail) - len(marker)] + marker
+    return body + tail
 
 
 def _indent(text: str) -> str:

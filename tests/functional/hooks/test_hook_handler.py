@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -287,18 +289,28 @@ def test_invocation_without_ids_is_ignored(hook_world: Any) -> None:
     assert "LifecycleEventHookExecutionId" in result["reason"]
 
 
-def test_synthetic_users_password_never_appears_in_logs(hook_world: Any, capfd: pytest.CaptureFixture[str]) -> None:
-    # Given a failing sign-in, so every step and reason is logged
+def test_synthetic_users_password_never_appears_in_logs(hook_world: Any) -> None:
+    # Given a failing sign-in, so every step and reason is logged, and the function's logs captured as emitted
+    from lambdas.core.observability import logger
+
     world = hook_world("staging")
     world.lms.faults.wrong_json = True
     world.lms.faults.paths = ("/api/auth",)
     deployment_id, execution_id = world.start_deployment("backend", Hook.AFTER_ALLOW_TEST_TRAFFIC)
+    emitted = io.StringIO()
+    capture = logging.StreamHandler(emitted)
+    capture.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(capture)
 
     # When the hook runs
-    result = invoke(world, Hook.AFTER_ALLOW_TEST_TRAFFIC, deployment_id, execution_id)
+    try:
+        result = invoke(world, Hook.AFTER_ALLOW_TEST_TRAFFIC, deployment_id, execution_id)
+    finally:
+        logger._logger.removeHandler(capture)
 
-    # Then the verdict was logged, without the password
-    captured = capfd.readouterr()
+    # Then the verdict was logged with every check's evidence, without the password
+    logs = emitted.getvalue()
     assert result["decision"] == "Failed"
-    assert "Hook verdict" in captured.out
-    assert world.secret_password not in captured.out + captured.err
+    assert "Hook verdict" in logs
+    assert "sign in" in logs
+    assert world.secret_password not in logs

@@ -1,0 +1,241 @@
+"""A seeded LMS environment on the embedded AWS, ready for alarm and operator rollbacks.
+
+Used by the functional tests and by the lead's benchmark (``alarm_to_stop_deployment``): it does not
+depend on pytest. The embedded AWS must be running (``EmbeddedAws`` started) before it is used.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lambdas.core import aws
+from lambdas.core.config import EnvironmentConfig, load_environment
+from lambdas.core.settings import settings
+from lambdas.rollback.alarms import AlarmKind, alarm_name
+from tollgate.embedded_aws import extensions
+from tollgate.embedded_aws.seed import SeededEnvironment, create_succeeded_deployment, seed_environment
+from tollgate.embedded_aws.tables import IDEMPOTENCY_TABLE, STATE_TABLE, create_tollgate_tables
+from tollgate.local.context import LocalLambdaContext
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class CallRecorder:
+    """Every AWS call made through ``lambdas.core.aws.session()`` (a botocore ``before-call`` hook)."""
+
+    calls: list[AwsCall] = field(default_factory=list)
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(
+            AwsCall(model.service_model.service_name, model.name, dict(params.get("body") or {}), time.perf_counter())
+        )
+
+    def install(self) -> None:
+        aws.session().events.register("before-call.*.*", self._record)
+
+    def uninstall(self) -> None:
+        aws.session().events.unregister("before-call.*.*", self._record)
+
+    def named(self, operation: str) -> list[AwsCall]:
+        return [c for c in self.calls if c.operation == operation]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    def mutating(self) -> list[str]:
+        """Operations that change AWS resources of the LMS (Tollgate's own tables and bus excluded)."""
+        reads = ("Describe", "Get", "List", "BatchGet")
+        own = {"PutItem", "UpdateItem", "DeleteItem", "PutEvents"}
+        return [c.operation for c in self.calls if not c.operation.startswith(reads) and c.operation not in own]
+
+
+@dataclass
+class RollbackScenario:
+    config: EnvironmentConfig
+    seeded: SeededEnvironment
+    recorder: CallRecorder
+
+    @property
+    def bus_name(self) -> str:
+        return f"tollgate-{self.config.name}"
+
+    # -- deployments ------------------------------------------------------------------------------
+
+    def succeeded_deployment(self, service: str, task_definition: str | None = None) -> str:
+        return create_succeeded_deployment(self.config, self.seeded, service, task_definition_arn=task_definition)
+
+    def in_flight_deployment(self, service: str) -> str:
+        """A Succeeded deployment of the previous revision, then an InProgress one of the current revision."""
+        seeded = self.seeded.service(service)
+        self.succeeded_deployment(service, seeded.previous_task_definition_arn)
+        lms = self.config.lms.services[service]
+        deployment_id: str = aws.client("codedeploy").create_deployment(
+            applicationName=self.config.lms.codedeploy_application,
+            deploymentGroupName=lms.deployment_group,
+            revision=_appspec(seeded.current_task_definition_arn, lms.container_name, lms.container_port),
+            description=f"{service} release",
+        )["deploymentId"]
+        extensions.set_deployment_status(deployment_id, "InProgress")
+        return deployment_id
+
+    def finished_deployment(self, service: str) -> str:
+        """The previous revision, then the current revision: both Succeeded, the latter just now."""
+        seeded = self.seeded.service(service)
+        self.succeeded_deployment(service, seeded.previous_task_definition_arn)
+        return self.succeeded_deployment(service, seeded.current_task_definition_arn)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def alarm_event(
+        self,
+        service: str = "backend",
+        kind: AlarmKind = AlarmKind.ERROR_RATE,
+        *,
+        state: str = "ALARM",
+        event_id: str | None = None,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
+        suppressed_by: str | None = None,
+        muted: bool = False,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        return alarm_state_change(
+            name or alarm_name(self.config.name, service, kind),
+            state=state,
+            event_id=event_id,
+            tags=tags,
+            suppressed_by=suppressed_by,
+            muted=muted,
+            at=at,
+            account=self.seeded.account_id,
+            region=self.seeded.region,
+        )
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        from lambdas.rollback.handler import handler  # noqa: PLC0415 - after the env vars are set
+
+        return handler(event, LocalLambdaContext(function_name="tollgate-rollback"))
+
+    def announcements(self) -> list[dict[str, Any]]:
+        return [c.params for c in self.recorder.named("PutEvents")]
+
+    # -- the benchmark's entry point --------------------------------------------------------------
+
+    def alarm_to_stop_deployment(self, service: str = "backend") -> float:
+        """Seconds from handing an ALARM event to the handler to its StopDeployment request (in-process).
+
+        Each call starts a fresh in-flight deployment, since a deployment is rolled back only once.
+        """
+        deployment_id = self.in_flight_deployment(service)
+        event = self.alarm_event(service)
+        self.recorder.clear()
+        started = time.perf_counter()
+        self.handle(event)
+        stops = [c for c in self.recorder.named("StopDeployment") if c.params.get("deploymentId") == deployment_id]
+        if not stops:
+            raise AssertionError(f"no StopDeployment for {deployment_id}")
+        return stops[0].at - started
+
+
+def alarm_state_change(
+    name: str,
+    *,
+    state: str = "ALARM",
+    event_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    suppressed_by: str | None = None,
+    muted: bool = False,
+    at: datetime | None = None,
+    account: str = "123456789012",
+    region: str = "eu-west-1",
+) -> dict[str, Any]:
+    """A real-shaped "CloudWatch Alarm State Change" event."""
+    when = (at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "+0000")
+    state_detail: dict[str, Any] = {"value": state, "reason": f"test: {state}", "timestamp": when}
+    if suppressed_by:
+        state_detail["actionsSuppressedBy"] = suppressed_by
+        state_detail["actionsSuppressedReason"] = "Alarm is in ALARM during a maintenance window"
+    detail: dict[str, Any] = {
+        "alarmName": name,
+        "state": state_detail,
+        "previousState": {"value": "OK", "reason": "test", "timestamp": when},
+        "configuration": {"metrics": []},
+    }
+    if tags is not None:
+        detail["alarmTags"] = tags
+    if muted:
+        detail["muteDetail"] = {"mutedBy": "tollgate-maintenance"}
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": when,
+        "region": region,
+        "resources": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"],
+        "detail": detail,
+    }
+
+
+def _appspec(task_definition: str, container: str, port: int) -> dict[str, Any]:
+    from tollgate.embedded_aws.seed import appspec_revision, ecs_appspec  # noqa: PLC0415
+
+    return appspec_revision(ecs_appspec(task_definition, container, port))
+
+
+FUNCTION_ENVIRONMENT = (
+    "TOLLGATE_ENVIRONMENT",
+    "TOLLGATE_EVENT_BUS",
+    "TOLLGATE_IDEMPOTENCY_TABLE",
+    "TOLLGATE_STATE_TABLE",
+)
+
+
+@contextmanager
+def rollback_scenario(
+    environment: str = "production", *, ecs_deployments_completed: bool = True
+) -> Iterator[RollbackScenario]:
+    """Seed ``environment`` into the running embedded AWS (reset it first), set the function's env vars,
+    record every AWS call; restores the env vars afterwards."""
+    config = load_environment(environment)
+    values = {
+        "TOLLGATE_ENVIRONMENT": environment,
+        "TOLLGATE_EVENT_BUS": f"tollgate-{environment}",
+        "TOLLGATE_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "TOLLGATE_STATE_TABLE": STATE_TABLE,
+        # moto marks a new ECS service's deployment COMPLETED when this many tasks "run".
+        "MOTO_ECS_SERVICE_RUNNING": "2" if ecs_deployments_completed else "0",
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    settings.cache_clear()
+    recorder = CallRecorder()
+    try:
+        create_tollgate_tables(aws.client("dynamodb"))
+        aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
+        seeded = seed_environment(config)
+        recorder.install()
+        yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
+    finally:
+        recorder.uninstall()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        settings.cache_clear()
