@@ -57,8 +57,9 @@ synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk
 	cdk synth --quiet
 	@ls cdk.out/*.template.json
 
+# W3005: CDK adds DependsOn on a function's role next to the GetAtt; redundant but harmless.
 nag: synth ## cfn-lint every synthesized template (cdk-nag already ran in synth)
-	$(BIN)/cfn-lint cdk.out/*.template.json
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 test: lint typecheck security unit nag ## Every quality gate: ruff, mypy, bandit, pytest+coverage, synth+cdk-nag+cfn-lint
 

@@ -17,6 +17,8 @@ def stack_name(environment: str) -> str:
 
 def build_app(app: App | None = None, *, config_dir: Path = ENVIRONMENTS_DIR) -> App:
     app = app or App()
+    # Construct paths in the template let the local runtime name functions as the stack does.
+    app.node.set_context("aws:cdk:enable-path-metadata", True)
     # Every environment is validated before any construct exists: a bad value fails synth naming
     # the environment and the field, and no half-built app is left behind.
     configs = load_all_environments(config_dir)

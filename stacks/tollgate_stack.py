@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.notifier import Notifier
 from stacks.constructs.shared import SharedFoundation
 
 
@@ -23,6 +24,7 @@ class TollgateStack(Stack):
         Tags.of(self).add("application", "tollgate")
 
         self.shared = SharedFoundation(self, "Shared", config=config).resources
+        Notifier(self, "Notifier", shared=self.shared, config=config)
 
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
         CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")

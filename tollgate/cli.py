@@ -11,6 +11,9 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "tollgate.commands.replay",
     "tollgate.commands.demo",
+    "tollgate.commands.appspec",
+    "tollgate.commands.approve",
+    "tollgate.commands.rollback",
 )
 
 

@@ -22,8 +22,26 @@ class DeploymentLookupError(Exception):
     """GetDeployment failed or the deployment does not exist."""
 
 
+# Errors no retry can fix: the deployment or execution is unknown, or the request is malformed.
+PERMANENT_REPORT_ERRORS = frozenset(
+    {
+        "DeploymentDoesNotExistException",
+        "InvalidDeploymentIdException",
+        "DeploymentIdRequiredException",
+        "InvalidLifecycleEventHookExecutionIdException",
+        "InvalidLifecycleEventHookExecutionStatusException",
+        "UnsupportedActionForDeploymentTypeException",
+        "AccessDeniedException",
+    }
+)
+
+
 class ReportError(Exception):
     """PutLifecycleEventHookExecutionStatus failed after every retry."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,10 @@ def report_hook_status(
             if code == ALREADY_COMPLETED:
                 return "already_completed"
             if code not in THROTTLING_CODES or attempt == attempts:
-                raise ReportError(f"PutLifecycleEventHookExecutionStatus {deployment_id}: {code}") from error
+                raise ReportError(
+                    f"PutLifecycleEventHookExecutionStatus {deployment_id}: {code}",
+                    permanent=code in PERMANENT_REPORT_ERRORS,
+                ) from error
         except BotoCoreError as error:
             if attempt == attempts:
                 raise ReportError(f"PutLifecycleEventHookExecutionStatus {deployment_id}: {error}") from error

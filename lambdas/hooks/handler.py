@@ -134,14 +134,17 @@ def _report(
         outcome = codedeploy.report_hook_status(
             deployment_id=invocation.deployment_id, execution_id=invocation.execution_id, status=verdict.status
         )
-    except codedeploy.ReportError:
+    except codedeploy.ReportError as error:
         if table:
             try:
                 state.release_report(table, invocation.deployment_id, invocation.execution_id)
             except state.StateError as release_error:
                 logger.warning("Could not release the report record", extra={"error": str(release_error)})
-        # Raising makes Lambda retry the asynchronous invocation, which reports again.
         logger.exception("Could not report the hook status", extra={"status": verdict.status.value})
+        if error.permanent:
+            # No retry can report to an unknown deployment or execution: say so and stop.
+            return {"decision": "unreported", "reason": f"{error}; verdict was {verdict.status}: {verdict.reason}"}
+        # Raising makes Lambda retry the asynchronous invocation, which reports again.
         raise
     _log_and_announce(invocation, verdict, hook_name=hook_name, function_settings=function_settings, now=now)
     decision = verdict.status.value if outcome == "reported" else "duplicate"

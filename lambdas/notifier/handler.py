@@ -33,6 +33,7 @@ from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, Severity
 from lambdas.core.observability import logger, metrics
 from lambdas.core.settings import FunctionSettings, settings
+from lambdas.notifier.codedeploy_revision import deployed_version
 from lambdas.notifier.delivery_ledger import DeliveryLedger, LedgerError
 from lambdas.notifier.email_message import build_email
 from lambdas.notifier.notification import Delivery, DeliveryChannel, IgnoredEvent, Notification
@@ -115,6 +116,7 @@ def _deliver_notification(
     slack_retry: RetryPolicy,
 ) -> dict[str, Any]:
     config = function_settings.config
+    notification = _with_version(notification)
     deliveries = route_notification(notification, config)
     if not deliveries:
         reason = f"no alert route for {notification.severity.value} in {config.name}"
@@ -208,6 +210,14 @@ class _LazySlack:
                 # The message went out; losing the thread only costs threading of later messages.
                 logger.warning("could not remember the Slack thread", extra={"channel": channel})
         return ts
+
+
+def _with_version(notification: Notification) -> Notification:
+    """Ask CodeDeploy what a deployment deploys when the event did not say."""
+    if notification.version or not (notification.deployment_id or "").startswith("d-"):
+        return notification
+    version = deployed_version(str(notification.deployment_id))
+    return notification.model_copy(update={"version": version}) if version else notification
 
 
 def _idempotency_config(context: Any | None) -> IdempotencyConfig:

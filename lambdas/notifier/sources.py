@@ -77,6 +77,9 @@ _TOLLGATE_KINDS: dict[DetailType, tuple[NotificationKind, Severity | None]] = {
     DetailType.OPERATOR_ROLLBACK_REQUESTED: (NotificationKind.OPERATOR_ROLLBACK_REQUESTED, Severity.WARNING),
 }
 
+# The Tollgate detail-types the notifier's rule on Tollgate's bus subscribes to.
+NOTIFIED_DETAIL_TYPES = tuple(detail_type.value for detail_type in _TOLLGATE_KINDS)
+
 # Evidence keys announcers use for what is being deployed, in order of preference.
 _VERSION_KEYS = ("version", "revision", "task_definition", "image_tag")
 

@@ -21,6 +21,7 @@ from lambdas.core.config import EnvironmentConfig, Severity
 ENVIRONMENT_TAG = "tollgate:environment"
 SERVICE_TAG = "tollgate:service"
 SEVERITY_TAG = "tollgate:severity"
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 
 
 class AlarmKind(StrEnum):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
+CODEDEPLOY_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
+ECS_DEPLOYMENT_STATE_CHANGE = "ECS Deployment State Change"
+
 
 class DeploymentChangeDetail(BaseModel):
     """CodeDeploy (``state``) and ECS (``eventName``) deployment state change details share the id."""

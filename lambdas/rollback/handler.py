@@ -19,17 +19,17 @@ from lambdas.core.observability import logger
 from lambdas.core.settings import settings
 from lambdas.rollback.adapters.alarm_tags import AlarmTagsError, read_alarm_tags
 from lambdas.rollback.adapters.ledger import CLAIM, ROLLBACK
-from lambdas.rollback.alarms import AlarmStateChange, needs_tags
+from lambdas.rollback.alarms import ALARM_STATE_CHANGE, AlarmStateChange, needs_tags
 from lambdas.rollback.announcements import decision_event, restored_event
 from lambdas.rollback.decision import decide_rollback, service_to_inspect
-from lambdas.rollback.deployment_events import DeploymentStateChange
+from lambdas.rollback.deployment_events import (
+    CODEDEPLOY_STATE_CHANGE,
+    ECS_DEPLOYMENT_STATE_CHANGE,
+    DeploymentStateChange,
+)
 from lambdas.rollback.execute import carry_out
 from lambdas.rollback.models import RollbackAction
 from lambdas.rollback.wiring import announcer, once_per_event, rollback_ports
-
-ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
-CODEDEPLOY_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
-ECS_DEPLOYMENT_STATE_CHANGE = "ECS Deployment State Change"
 
 
 def _ignored(reason: str, **extra: Any) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     process = processors.get(str(detail_type))
     if process is None or not event.get("id"):
         return _ignored(f"not an event this function handles (detail-type {detail_type!r})")
-    return once_per_event(process, settings())(event=event)
+    return once_per_event(process, settings(), context)(event=event)
 
 
 def process_alarm(event: dict[str, Any]) -> dict[str, Any]:

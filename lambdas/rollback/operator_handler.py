@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") != DetailType.OPERATOR_ROLLBACK_REQUESTED.value or not event.get("id"):
         logger.info("event ignored", extra={"detail_type": event.get("detail-type")})
         return {"decision": "ignored", "reason": f"not an operator rollback request ({event.get('detail-type')!r})"}
-    return once_per_event(process_request, settings())(event=event)
+    return once_per_event(process_request, settings(), context)(event=event)
 
 
 def process_request(event: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,6 @@ class NoCanaryController:
     def restore_blue(self, *, environment: str, service: str, deployment_id: str) -> bool:
         logger.info(
             "no canary controller wired: listener weights left to CodeDeploy's rollback",
-            extra={"environment": environment, "service": service, "deployment_id": deployment_id},
+            extra={"environment": environment, "lms_service": service, "deployment_id": deployment_id},
         )
         return False

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.core import aws
 from lambdas.core.bus import announce
@@ -45,17 +46,21 @@ def announcer(settings: FunctionSettings) -> Callable[[TollgateEvent], str]:
     return lambda event: announce(event, bus_name=settings.event_bus)
 
 
-def once_per_event(process: Callable[..., dict[str, Any]], settings: FunctionSettings) -> Callable[..., dict[str, Any]]:
+def once_per_event(
+    process: Callable[..., dict[str, Any]], settings: FunctionSettings, context: LambdaContext
+) -> Callable[..., dict[str, Any]]:
     """``process(event=...)`` run once per EventBridge event id (Powertools idempotency on DynamoDB)."""
     if not settings.idempotency_table:
         return process
-    return _idempotent(process, settings.idempotency_table, aws.client("dynamodb"))
+    wrapped, config = _idempotent(process, settings.idempotency_table, aws.client("dynamodb"))
+    config.register_lambda_context(context)
+    return wrapped
 
 
 @cache
 def _idempotent(
     process: Callable[..., dict[str, Any]], table_name: str, dynamodb: Any
-) -> Callable[..., dict[str, Any]]:
+) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
     persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb)
     config = IdempotencyConfig(
         event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
@@ -63,4 +68,4 @@ def _idempotent(
     wrapped: Callable[..., dict[str, Any]] = idempotent_function(
         data_keyword_argument="event", persistence_store=persistence, config=config
     )(process)
-    return wrapped
+    return wrapped, config

@@ -10,7 +10,7 @@ from typing import Any
 
 from lambdas.core.config import ENVIRONMENT_NAMES, ConfigError
 from tollgate.cli import CommandError
-from tollgate.local.replay import EventError, Report, environment_for, local_world, read_event
+from tollgate.local.replay import EventError, LocalWorldError, Report, environment_for, local_world, read_event
 from tollgate.local.template import TemplateError
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         environment = environment_for(event, args.env)
         with local_world(environment) as world:
             report = world.replay(event, function=args.function)
-    except (EventError, ConfigError, TemplateError) as error:
+    except (EventError, LocalWorldError, ConfigError, TemplateError) as error:
         raise CommandError(str(error)) from error
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=2, default=str)

@@ -408,6 +408,31 @@ def stop_deployment(
         )
 
 
+def fail_deployment(
+    deployment_id: str, *, error_code: str = "HOOK_EXECUTION_FAILURE", error_message: str | None = None
+) -> str | None:
+    """Fail a deployment; when its auto rollback covers DEPLOYMENT_FAILURE, return the rollback's id."""
+    with _state_lock:
+        backend, deployment = _find_deployment(deployment_id)
+        if deployment.status in TERMINAL_DEPLOYMENT_STATUSES:
+            raise DeploymentAlreadyCompletedError(f"deployment {deployment_id} is already {deployment.status}")
+        _mark_status(deployment, "Failed")
+        extras = _extras(deployment)
+        extras.error_information = {
+            "code": error_code,
+            "message": error_message or f"Deployment failed ({error_code}).",
+        }
+        if not _rolls_back_on(deployment, "DEPLOYMENT_FAILURE"):
+            return None
+        rollback_id = _create_rollback_deployment(backend, deployment)
+        extras.rollback_info = {
+            "rollbackDeploymentId": rollback_id,
+            "rollbackMessage": f"Deployment {deployment_id} failed; rollback deployment {rollback_id} restores "
+            "the original task set.",
+        }
+        return rollback_id
+
+
 def _create_rollback_deployment(backend: Any, deployment: Any) -> str:
     previous = _extras(deployment).previous_revision
     rollback_id: str = backend.create_deployment(
@@ -689,13 +714,20 @@ def _with_alarm_types(original: Callable[[Any], ActionResult]) -> Callable[[Any]
     return describe_alarms
 
 
+def _as_utc(moment: datetime | None) -> datetime | None:
+    # moto's parser hands back naive UTC datetimes.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _cloudwatch_describe_alarm_history(self: Any) -> ActionResult:
     backend = self.cloudwatch_backend
     name = self._get_param("AlarmName")
     alarm_types = self._get_param("AlarmTypes") or ["MetricAlarm", "CompositeAlarm"]
     item_type = self._get_param("HistoryItemType")
-    start = self._get_param("StartDate")
-    end = self._get_param("EndDate")
+    start = _as_utc(self._get_param("StartDate"))
+    end = _as_utc(self._get_param("EndDate"))
     max_records = self._get_param("MaxRecords") or 100
     newest_first = (self._get_param("ScanBy") or "TimestampDescending") == "TimestampDescending"
     items = [

@@ -406,7 +406,8 @@ def _seed_service(
             ecs.update_service_primary_task_set,
             cluster=seeder.config.lms.ecs_cluster,
             service=service.ecs_service,
-            primaryTaskSet=task_set_id,
+            # The ARN: moto matches only ARNs here (AWS takes the id too).
+            primaryTaskSet=task_set["taskSetArn"],
         )
     group_id = None
     if blue_green and service.deployment_group and green_name:

@@ -81,7 +81,14 @@ def invoke_handler(
 ) -> Invocation:
     """Invoke and capture the output, the error (never raised) and the logs (kept off stdout)."""
     logs = io.StringIO()
-    with function_environment(environment):
+    # What the Lambda runtime sets; Powertools reads some of them (e.g. idempotency keys).
+    runtime = {
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "_HANDLER": handler,
+    }
+    with function_environment({**runtime, **environment}):
         context = LocalLambdaContext(
             function_name=function_name, timeout_seconds=timeout_seconds, memory_limit_in_mb=memory_mb, region=region
         )

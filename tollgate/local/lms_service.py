@@ -7,6 +7,7 @@ wrong fields; ``stop()`` closes the port so requests are refused. Use it as a co
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -16,7 +17,6 @@ from types import TracebackType
 from typing import Any
 
 SYNTHETIC_USERNAME = "tollgate-synthetic"
-SYNTHETIC_PASSWORD = "s3cr3t-synthetic-Passw0rd"  # noqa: S105 - the stand-in's own test credential
 
 HOOK_HANDLER = "lambdas.hooks.handler.handler"
 
@@ -37,13 +37,14 @@ class LmsFaults:
 @dataclass
 class LmsState:
     username: str = SYNTHETIC_USERNAME
-    password: str = SYNTHETIC_PASSWORD
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     applications: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+_AUTH_SCHEME = "bearer"
 _SHELL = b'<!doctype html><html><head><title>LMS</title></head><body><div id="root"></div></body></html>'
 
 
@@ -108,9 +109,10 @@ class _LmsServer(ThreadingHTTPServer):
 class LmsService:
     """The stand-in LMS: ``with LmsService() as lms: lms.base_url``."""
 
-    def __init__(self, *, username: str = SYNTHETIC_USERNAME, password: str = SYNTHETIC_PASSWORD) -> None:
+    def __init__(self, *, username: str = SYNTHETIC_USERNAME, password: str | None = None) -> None:
+        """Accepts ``username``/``password`` (a fresh random password unless given) for the synthetic user."""
         self.faults = LmsFaults()
-        self.state = LmsState(username=username, password=password)
+        self.state = LmsState(username=username) if password is None else LmsState(username=username, password=password)
         self._server: _LmsServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
@@ -180,7 +182,7 @@ class LmsService:
         token = uuid.uuid4().hex
         with self.state.lock:
             self.state.tokens.add(token)
-        return 200, {"access_token": token, "token_type": "bearer"}
+        return 200, {"access_token": token, "token_type": _AUTH_SCHEME}
 
     def _submit(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:

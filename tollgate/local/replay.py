@@ -19,11 +19,14 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
+from lambdas.core import aws as aws_clients
 from lambdas.core.config import EnvironmentConfig, load_all_environments, load_environment
+from tollgate.embedded_aws.seed import SeedError, seed_environment
 from tollgate.embedded_aws.server import LOCAL_ACCOUNT_ID, EmbeddedAws
 from tollgate.local.deploy import LocalStack, deploy_locally, function_environment
 from tollgate.local.invoke import Invocation, invoke_handler
 from tollgate.local.recorder import AwsCall, CallRecorder
+from tollgate.local.slack_receiver import SlackReceiver, install_slack_secrets
 from tollgate.local.template import FunctionSpec, StackTemplate, load_stack_template
 
 MAX_CASCADE_DEPTH = 4  # announcements that cause announcements: bounded, so a loop cannot spin
@@ -31,6 +34,10 @@ MAX_CASCADE_DEPTH = 4  # announcements that cause announcements: bounded, so a l
 
 class EventError(Exception):
     """The input is not JSON or not an event Tollgate could receive."""
+
+
+class LocalWorldError(Exception):
+    """The embedded AWS could not be brought up for an environment."""
 
 
 def read_event(path: Path) -> dict[str, Any]:
@@ -96,8 +103,8 @@ class Report:
         }
 
 
-# Notification sources beyond SNS email (the Slack receiver registers one): each returns the
-# notifications sent since the given marker, as {channel, to, summary} dicts.
+# Notification sources beyond SNS email (the local Slack receiver is one): each returns every
+# notification sent so far, oldest first, as {channel, to, summary} dicts.
 NotificationSource = Callable[[], list[dict[str, Any]]]
 
 
@@ -109,6 +116,8 @@ class LocalWorld:
     stack: LocalStack
     recorder: CallRecorder
     notification_sources: list[NotificationSource] = field(default_factory=list)
+    # Variables that point a function at local stand-ins (e.g. the Slack API base URL).
+    environment_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def tollgate_bus(self) -> str:
@@ -118,7 +127,7 @@ class LocalWorld:
         kind = event_kind(event) or "unknown"
         report = Report(environment=self.config.name, event_kind=kind)
         first_call = len(self.recorder.calls)
-        seen_notifications = self._notifications()
+        already_notified = [len(source()) for source in self.notification_sources]
         if function:
             spec = self.template.function_by_name(function)
             if spec is None:
@@ -137,7 +146,9 @@ class LocalWorld:
                 for announced in _announced_events(self.recorder.since(start), self.config.region):
                     queue.extend((target, announced, depth + 1) for target in self._route(announced))
         report.aws_calls = [c.as_dict() for c in self.recorder.since(first_call)]
-        report.notifications = [n for n in self._notifications() if n not in seen_notifications]
+        report.notifications = _emails(self.recorder.since(first_call))
+        for source, count in zip(self.notification_sources, already_notified, strict=True):
+            report.notifications.extend(source()[count:])
         report.decision, report.reason = _overall(report, event, kind, function)
         return report
 
@@ -167,7 +178,10 @@ class LocalWorld:
             return invoke_handler(
                 function_name=spec.name,
                 handler=spec.handler,
-                environment=function_environment(self.template, spec.logical_id, self.stack),
+                environment={
+                    **function_environment(self.template, spec.logical_id, self.stack),
+                    **self.environment_overrides,
+                },
                 event=_without_local_keys(event),
                 timeout_seconds=spec.timeout_seconds,
                 memory_mb=spec.memory_mb,
@@ -175,12 +189,6 @@ class LocalWorld:
             )
         finally:
             self.recorder.current_function = "tollgate"
-
-    def _notifications(self) -> list[dict[str, Any]]:
-        found = _emails(self.recorder.calls)
-        for source in self.notification_sources:
-            found.extend(source())
-        return found
 
 
 def _without_local_keys(event: dict[str, Any]) -> dict[str, Any]:
@@ -223,15 +231,24 @@ def _announced_events(calls: list[AwsCall], region: str) -> Iterator[dict[str, A
 
 
 def _emails(calls: list[AwsCall]) -> list[dict[str, Any]]:
-    return [
-        {
-            "channel": "email",
-            "to": call.raw_params.get("TopicArn", call.raw_params.get("TargetArn", "")),
-            "summary": call.raw_params.get("Subject") or str(call.raw_params.get("Message", ""))[:120],
-        }
-        for call in calls
-        if call.service == "sns" and call.operation == "Publish" and not call.error
-    ]
+    """Emails are SNS publishes; the notifier names the recipients in a ``recipient`` attribute."""
+    emails = []
+    for call in calls:
+        if call.service != "sns" or call.operation != "Publish" or call.error:
+            continue
+        recipients = call.raw_params.get("MessageAttributes", {}).get("recipient", {}).get("StringValue")
+        try:
+            to = ", ".join(json.loads(recipients)) if recipients else ""
+        except (json.JSONDecodeError, TypeError):
+            to = str(recipients)
+        emails.append(
+            {
+                "channel": "email",
+                "to": to or call.raw_params.get("TopicArn", call.raw_params.get("TargetArn", "")),
+                "summary": call.raw_params.get("Subject") or str(call.raw_params.get("Message", ""))[:120],
+            }
+        )
+    return emails
 
 
 def _overall(report: Report, event: dict[str, Any], kind: str, function: str | None) -> tuple[str, str]:
@@ -260,35 +277,23 @@ def _overall(report: Report, event: dict[str, Any], kind: str, function: str | N
 
 @contextmanager
 def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[LocalWorld]:
-    """Bring one environment up on a fresh embedded AWS; tear it down on exit."""
+    """Bring one environment up on a fresh embedded AWS with a local Slack; tear both down on exit."""
     config = load_environment(environment)
     template = load_stack_template(environment, synth_if_stale=synth_if_stale)
     with ExitStack() as stack:
         embedded = stack.enter_context(EmbeddedAws(region=config.region))
+        receiver = stack.enter_context(SlackReceiver())
         recorder = CallRecorder(current_function="tollgate-local")
         recorder.attach()
-        sources: list[NotificationSource] = []
-        slack_url = _start_slack_receiver(stack, sources)
-        _seed(config, slack_url)
+        try:
+            seed_environment(config)
+        except SeedError as error:
+            raise LocalWorldError(str(error)) from error
+        overrides = install_slack_secrets(receiver, config, aws_clients.client("secretsmanager"))
         local = deploy_locally(template, region=config.region)
         recorder.calls.clear()  # setup calls are not part of any replay
-        yield LocalWorld(config, embedded, template, local, recorder, sources)
-
-
-def _start_slack_receiver(stack: ExitStack, sources: list[NotificationSource]) -> str | None:
-    try:
-        from tollgate.local import slack_receiver  # noqa: PLC0415 - optional until the notifier lands
-    except ImportError:
-        return None
-    return slack_receiver.attach_to_replay(stack, sources)
-
-
-def _seed(config: EnvironmentConfig, slack_url: str | None) -> None:
-    try:
-        from tollgate.embedded_aws.seed import seed_environment  # noqa: PLC0415
-    except ImportError:
-        return
-    seed_environment(config, slack_webhook_url=slack_url)
+        slack = [lambda: [{"channel": "slack", "to": m.channel, "summary": m.text} for m in receiver.messages]]
+        yield LocalWorld(config, embedded, template, local, recorder, slack, overrides)
 
 
 def environment_for(event: dict[str, Any], requested: str | None) -> str:

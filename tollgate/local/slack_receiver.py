@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-LOCAL_BOT_TOKEN = "xoxb-tollgate-local"  # noqa: S105 - a fake token for the local receiver
+# A fake token: the local receiver checks chat.postMessage calls carry it.
+LOCAL_BOT_TOKEN = "xoxb-tollgate-local"  # noqa: S105  # nosec B105
 
 _BLOCK_TYPES = {"header", "section", "context", "actions", "divider", "image", "rich_text", "input", "file", "video"}
 
@@ -230,6 +231,23 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
 
 def _next_ts(state: _State) -> str:
     return f"1700000000.{next(state.ts_counter):06d}"
+
+
+def install_slack_secrets(receiver: SlackReceiver, config: Any, secretsmanager: Any) -> dict[str, str]:
+    """Point an environment's Slack secrets at the receiver; returns the env vars the notifier needs.
+
+    ``config`` is the EnvironmentConfig; ``secretsmanager`` a client on the embedded AWS.
+    """
+    channels = sorted({route.slack_channel for route in config.alerts.routes if route.slack_channel})
+    values = {config.alerts.slack_webhook_secret: receiver.webhook_secret_value(channels)}
+    if config.alerts.slack_bot_token_secret:
+        values[config.alerts.slack_bot_token_secret] = receiver.bot_token
+    for name, value in values.items():
+        try:
+            secretsmanager.create_secret(Name=name, SecretString=value)
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(SecretId=name, SecretString=value)
+    return {"TOLLGATE_SLACK_API_URL": receiver.api_url}
 
 
 def emails_sent(*, account: str, region: str) -> list[dict[str, Any]]:

@@ -70,6 +70,15 @@ def _target_function_id(arn: Any) -> str | None:
     return None
 
 
+def _construct_name(resource: dict[str, Any], logical_id: str) -> str:
+    """A readable name from the construct path: `Tollgate-x/Notifier/Function/Function/Resource` -> `Notifier`."""
+    path = str(resource.get("Metadata", {}).get("aws:cdk:path", ""))
+    parts = path.split("/")[1:-1]
+    while len(parts) > 1 and parts[-1] == "Function":
+        parts.pop()
+    return "/".join(parts) or logical_id
+
+
 def parse_template(environment: str, template: dict[str, Any]) -> StackTemplate:
     resources: dict[str, dict[str, Any]] = template.get("Resources", {})
     functions: dict[str, FunctionSpec] = {}
@@ -80,7 +89,7 @@ def parse_template(environment: str, template: dict[str, Any]) -> StackTemplate:
         name = props.get("FunctionName")
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            name=name if isinstance(name, str) else logical_id,
+            name=name if isinstance(name, str) else _construct_name(resource, logical_id),
             handler=str(props["Handler"]),
             environment=dict(props.get("Environment", {}).get("Variables", {})),
             timeout_seconds=int(props.get("Timeout", 3)),

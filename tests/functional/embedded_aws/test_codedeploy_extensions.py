@@ -78,7 +78,7 @@ def test_deployment_ids_look_like_aws_ids(deployment_id: str) -> None:
 
 def test_driver_status_is_what_get_and_list_deployments_report(codedeploy: Any, deployment_id: str) -> None:
     # Given a second deployment left in Created
-    _create_group_free_second = _deploy(codedeploy)
+    still_created = _deploy(codedeploy)
     # When the driver moves the first to InProgress
     extensions.set_deployment_status(deployment_id, "InProgress", status_message="traffic shifting")
     # Then GetDeployment and ListDeployments(includeOnlyStatuses) see it
@@ -94,7 +94,7 @@ def test_driver_status_is_what_get_and_list_deployments_report(codedeploy: Any, 
         applicationName=APPLICATION, deploymentGroupName=GROUP, includeOnlyStatuses=["Created"]
     )["deployments"]
     assert in_progress == [deployment_id]
-    assert created == [_create_group_free_second]
+    assert created == [still_created]
     assert extensions.deployment_status(deployment_id) == "InProgress"
 
 
@@ -390,7 +390,9 @@ def test_continue_an_unknown_deployment(codedeploy: Any) -> None:
 
 def test_deployment_group_keeps_alarm_and_rollback_configuration(codedeploy: Any) -> None:
     _create_group(codedeploy, rollback_events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"))
-    info = codedeploy.get_deployment_group(applicationName=APPLICATION, deploymentGroupName=GROUP)["deploymentGroupInfo"]
+    info = codedeploy.get_deployment_group(applicationName=APPLICATION, deploymentGroupName=GROUP)[
+        "deploymentGroupInfo"
+    ]
     assert info["alarmConfiguration"] == {
         "enabled": True,
         "ignorePollAlarmFailure": False,
@@ -410,7 +412,9 @@ def test_deployment_group_reports_its_last_deployments(codedeploy: Any) -> None:
     attempted = _deploy(codedeploy)
     extensions.set_deployment_status(attempted, "InProgress")
     # When the group is read
-    info = codedeploy.get_deployment_group(applicationName=APPLICATION, deploymentGroupName=GROUP)["deploymentGroupInfo"]
+    info = codedeploy.get_deployment_group(applicationName=APPLICATION, deploymentGroupName=GROUP)[
+        "deploymentGroupInfo"
+    ]
     # Then it names both
     assert info["lastSuccessfulDeployment"]["deploymentId"] == succeeded
     assert info["lastSuccessfulDeployment"]["status"] == "Succeeded"

@@ -10,12 +10,17 @@ from typing import Any
 import boto3
 import pytest
 
+import lambdas.hooks.handler as hook_handler
 from lambdas.core.config import Hook
+from lambdas.core.observability import logger
+from lambdas.core.settings import settings
 from lambdas.hooks.handler import handler
 from lambdas.hooks.naming import hook_function_name
 from lambdas.hooks.policy import Approval
 from lambdas.hooks.state import record_approval
 from tests.functional.hooks.conftest import HookWorld, reports
+from tollgate.embedded_aws import extensions
+from tollgate.embedded_aws.seed import appspec_revision
 from tollgate.local.context import LocalLambdaContext
 from tollgate.local.lms_service import LmsFaults
 
@@ -43,7 +48,10 @@ def test_healthy_release_passes_test_traffic_flows_and_reports_once(hook_world: 
 @pytest.mark.parametrize(
     ("faults", "expected_in_reason"),
     [
-        (LmsFaults(status=503, paths=("/api/health",)), "flow backend-health: step 'health' (GET /api/health): HTTP 503"),
+        (
+            LmsFaults(status=503, paths=("/api/health",)),
+            "flow backend-health: step 'health' (GET /api/health): HTTP 503",
+        ),
         (LmsFaults(status=500, paths=("/api/loan-applications",)), "step 'submit application'"),
         (LmsFaults(wrong_json=True, paths=("/api/health",)), "field 'status' is 'bogus'"),
         (LmsFaults(wrong_json=True, paths=("/api/auth",)), "field 'access_token' is missing"),
@@ -104,8 +112,6 @@ def test_duplicate_invocation_does_not_flip_or_report_again(hook_world: Any) -> 
 
 
 def extensions_calls(deployment_id: str) -> list[Any]:
-    from tollgate.embedded_aws import extensions
-
     return extensions.reported_hook_statuses(deployment_id)
 
 
@@ -160,7 +166,7 @@ def test_production_needs_an_approval_before_traffic_moves(hook_world: Any, appr
     ],
     ids=["healthy", "errors", "slow", "thin-production", "thin-staging"],
 )
-def test_metric_gate_judges_the_green_target_group(
+def test_metric_gate_judges_the_green_target_group(  # noqa: PLR0917 - one parameter per table column
     hook_world: Any,
     percentiles_in_moto: None,
     environment: str,
@@ -185,8 +191,6 @@ def test_metric_gate_judges_the_green_target_group(
 
 def test_change_freeze_blocks_before_install(hook_world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given production's holiday freeze and a clock inside it
-    import lambdas.hooks.handler as hook_handler
-
     world = hook_world("production")
     deployment_id, execution_id = world.start_deployment("backend", Hook.BEFORE_INSTALL)
 
@@ -220,8 +224,6 @@ def test_bad_configuration_reports_failed(
     world = hook_world("staging")
     deployment_id, execution_id = world.start_deployment("backend", Hook.BEFORE_INSTALL)
     monkeypatch.setenv(variable, value)
-    from lambdas.core.settings import settings
-
     settings.cache_clear()
 
     # When it runs
@@ -242,9 +244,6 @@ def test_unknown_deployment_group_reports_failed(hook_world: Any) -> None:
         deploymentGroupName="lms-staging-reports",
         serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
     )
-    from tollgate.embedded_aws import extensions
-    from tollgate.embedded_aws.seed import appspec_revision
-
     deployment_id = codedeploy.create_deployment(
         applicationName="lms-staging", deploymentGroupName="lms-staging-reports", revision=appspec_revision("{}")
     )["deploymentId"]
@@ -291,8 +290,6 @@ def test_invocation_without_ids_is_ignored(hook_world: Any) -> None:
 
 def test_synthetic_users_password_never_appears_in_logs(hook_world: Any) -> None:
     # Given a failing sign-in, so every step and reason is logged, and the function's logs captured as emitted
-    from lambdas.core.observability import logger
-
     world = hook_world("staging")
     world.lms.faults.wrong_json = True
     world.lms.faults.paths = ("/api/auth",)

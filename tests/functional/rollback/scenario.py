@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.core.settings import settings
 from lambdas.rollback.alarms import AlarmKind, alarm_name
+from tests.unit.rollback.builders import alarm_state_change, deployment_state_change
+from tollgate.commands.rollback import backdate_database_backups
 from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.seed import SeededEnvironment, create_succeeded_deployment, seed_environment
 from tollgate.embedded_aws.tables import IDEMPOTENCY_TABLE, STATE_TABLE, create_tollgate_tables
 from tollgate.local.context import LocalLambdaContext
+
+__all__ = [
+    "AwsCall",
+    "CallRecorder",
+    "RollbackScenario",
+    "alarm_state_change",
+    "deployment_state_change",
+    "rollback_scenario",
+]
 
 
 @dataclass(frozen=True)
@@ -35,20 +45,22 @@ class AwsCall:
 
 @dataclass
 class CallRecorder:
-    """Every AWS call made through ``lambdas.core.aws.session()`` (a botocore ``before-call`` hook)."""
+    """Every AWS call made through ``lambdas.core.aws.session()``, with its API parameters.
+
+    A botocore ``before-parameter-build`` hook: it fires once per API call (retries excluded) and sees
+    the parameters as the caller passed them.
+    """
 
     calls: list[AwsCall] = field(default_factory=list)
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append(
-            AwsCall(model.service_model.service_name, model.name, dict(params.get("body") or {}), time.perf_counter())
-        )
+        self.calls.append(AwsCall(model.service_model.service_name, model.name, dict(params), time.perf_counter()))
 
     def install(self) -> None:
-        aws.session().events.register("before-call.*.*", self._record)
+        aws.session().events.register("before-parameter-build.*.*", self._record)
 
     def uninstall(self) -> None:
-        aws.session().events.unregister("before-call.*.*", self._record)
+        aws.session().events.unregister("before-parameter-build.*.*", self._record)
 
     def named(self, operation: str) -> list[AwsCall]:
         return [c for c in self.calls if c.operation == operation]
@@ -151,47 +163,6 @@ class RollbackScenario:
         return stops[0].at - started
 
 
-def alarm_state_change(
-    name: str,
-    *,
-    state: str = "ALARM",
-    event_id: str | None = None,
-    tags: dict[str, str] | None = None,
-    suppressed_by: str | None = None,
-    muted: bool = False,
-    at: datetime | None = None,
-    account: str = "123456789012",
-    region: str = "eu-west-1",
-) -> dict[str, Any]:
-    """A real-shaped "CloudWatch Alarm State Change" event."""
-    when = (at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "+0000")
-    state_detail: dict[str, Any] = {"value": state, "reason": f"test: {state}", "timestamp": when}
-    if suppressed_by:
-        state_detail["actionsSuppressedBy"] = suppressed_by
-        state_detail["actionsSuppressedReason"] = "Alarm is in ALARM during a maintenance window"
-    detail: dict[str, Any] = {
-        "alarmName": name,
-        "state": state_detail,
-        "previousState": {"value": "OK", "reason": "test", "timestamp": when},
-        "configuration": {"metrics": []},
-    }
-    if tags is not None:
-        detail["alarmTags"] = tags
-    if muted:
-        detail["muteDetail"] = {"mutedBy": "tollgate-maintenance"}
-    return {
-        "version": "0",
-        "id": event_id or str(uuid.uuid4()),
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": account,
-        "time": when,
-        "region": region,
-        "resources": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"],
-        "detail": detail,
-    }
-
-
 def _appspec(task_definition: str, container: str, port: int) -> dict[str, Any]:
     from tollgate.embedded_aws.seed import appspec_revision, ecs_appspec  # noqa: PLC0415
 
@@ -226,10 +197,14 @@ def rollback_scenario(
     settings.cache_clear()
     recorder = CallRecorder()
     try:
+        # botocore clients copy the session's hooks when created: install the recorder on a fresh session first.
+        aws.reset()
+        recorder.install()
         create_tollgate_tables(aws.client("dynamodb"))
         aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
         seeded = seed_environment(config)
-        recorder.install()
+        backdate_database_backups(config, seeded.account_id, seeded.region)
+        recorder.clear()
         yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
     finally:
         recorder.uninstall()

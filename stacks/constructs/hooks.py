@@ -1,0 +1,84 @@
+"""Deployment hooks: one function per CodeDeploy ECS lifecycle hook, named so CodeDeploy may invoke it."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, aws_iam, aws_secretsmanager, aws_ssm
+from constructs import Construct
+
+from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.hooks.naming import HOOK_HANDLER, hook_function_name, hook_parameter_name
+from stacks.constructs.function import TollgateFunction
+from stacks.constructs.shared import SharedResources
+from stacks.nag import acknowledge
+
+
+class DeploymentHooks(Construct):
+    """For environments deployed by CodeDeploy: the five hook functions, their least-privilege grants, and the
+    names/ARNs the pipeline needs (CfnOutputs and SSM parameters ``/tollgate/<env>/hooks/<Hook>``)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, shared: SharedResources, config: EnvironmentConfig
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[Hook, TollgateFunction] = {}
+        if config.deployment.strategy is Strategy.ROLLING:
+            return  # rolling ECS updates run no CodeDeploy hooks
+        stack = Stack.of(self)
+        deployment_groups = [
+            stack.format_arn(
+                service="codedeploy",
+                resource="deploymentgroup",
+                resource_name=f"{config.lms.codedeploy_application}/{service.deployment_group}",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for service in config.lms.services.values()
+        ]
+        synthetic_user = (
+            aws_secretsmanager.Secret.from_secret_name_v2(self, "SyntheticUser", config.checks.synthetic_user_secret)
+            if config.checks.synthetic_user_secret
+            else None
+        )
+        for hook in Hook:
+            hook_function = TollgateFunction(
+                self,
+                hook.value,
+                shared=shared,
+                config=config,
+                handler=HOOK_HANDLER,
+                description=f"Tollgate {config.name}: CodeDeploy {hook.value} checks; always reports",
+                timeout=Duration.seconds(config.checks.hook_timeout_seconds),
+                function_name=hook_function_name(config.name, hook),
+                environment={"TOLLGATE_HOOK": hook.value},
+            )
+            function = hook_function.function
+            function.add_to_role_policy(
+                aws_iam.PolicyStatement(
+                    actions=["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"],
+                    resources=deployment_groups,
+                )
+            )
+            per_service = config.checks.hooks.get(hook, {}).values()
+            if any(checks.metric_gate for checks in per_service):
+                # GetMetricData supports no resource-level permissions.
+                function.add_to_role_policy(
+                    aws_iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
+                )
+                acknowledge(
+                    function,
+                    "AwsSolutions-IAM5[Resource::*]",
+                    "cloudwatch:GetMetricData supports no resource-level permissions; the metric gate reads "
+                    "the new target group's ALB metrics.",
+                )
+            flows = [config.checks.flows[name] for checks in per_service for name in checks.flows]
+            if synthetic_user is not None and any(flow.uses_synthetic_user for flow in flows):
+                synthetic_user.grant_read(function)
+            CfnOutput(self, f"{hook.value}FunctionName", value=function.function_name)
+            CfnOutput(self, f"{hook.value}FunctionArn", value=function.function_arn)
+            aws_ssm.StringParameter(
+                self,
+                f"{hook.value}Parameter",
+                parameter_name=hook_parameter_name(config.name, hook),
+                string_value=function.function_arn,
+                description=f"ARN of Tollgate's {hook.value} hook function for the {config.name} AppSpec",
+            )
+            self.functions[hook] = hook_function

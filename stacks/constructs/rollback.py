@@ -1,0 +1,368 @@
+"""Rollback: the alarms that guard each LMS service, the alarm-rollback function and the operator-rollback function.
+
+Alarm names follow ``tollgate-<environment>-<service>-<kind>`` and carry ``tollgate:*`` tags: the
+handler maps an alarm to the service it guards by them (``lambdas.rollback.alarms``), so the names are
+a contract and physical names are set on purpose.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Stack, Tags, aws_cloudwatch, aws_events, aws_iam
+from constructs import Construct
+
+from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
+from lambdas.core.tollgate_events import TOLLGATE_SOURCE, DetailType
+from lambdas.rollback.adapters.deployments import ROLLBACK_DEPLOYMENT_CONFIG
+from lambdas.rollback.alarms import (
+    ALARM_SEVERITIES,
+    ALARM_STATE_CHANGE,
+    ENVIRONMENT_TAG,
+    SERVICE_TAG,
+    SEVERITY_TAG,
+    AlarmKind,
+    alarm_name,
+)
+from lambdas.rollback.deployment_events import CODEDEPLOY_STATE_CHANGE, ECS_DEPLOYMENT_STATE_CHANGE
+from stacks.constructs.function import TollgateFunction, add_rule
+from stacks.constructs.shared import SharedResources
+from stacks.nag import acknowledge
+
+ALARM_ROLLBACK_HANDLER = "lambdas.rollback.handler.handler"
+OPERATOR_ROLLBACK_HANDLER = "lambdas.rollback.operator_handler.handler"
+# The alarm -> rollback chain can be ~15 s end to end (10 s alarm periods); the function is a few calls.
+ALARM_ROLLBACK_TIMEOUT = Duration.seconds(30)
+# A full rollback restores the database and then rolls back every service, one call each.
+OPERATOR_ROLLBACK_TIMEOUT = Duration.seconds(120)
+# ALB metrics are published once a minute: shorter periods would leave every other datapoint missing.
+ALB_MIN_PERIOD_SECONDS = 60
+LOAN_SUBMISSIONS = ("LMS", "LoanApplicationsSubmitted")
+ANOMALY_BAND_STD_DEVS = 2
+
+
+class ServiceAlarms(Construct):
+    """The five alarms guarding one LMS service, over both its target groups (blue/green swap each release)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, service_name: str, service: LmsService
+    ) -> None:
+        super().__init__(scope, construct_id)
+        thresholds = config.thresholds
+        self._config, self._service_name = config, service_name
+        period = Duration.seconds(max(thresholds.alarm_period_seconds, ALB_MIN_PERIOD_SECONDS))
+        self._evaluation_periods = max(1, thresholds.evaluation_window_minutes * 60 // int(period.to_seconds()))
+        # Three bad datapoints (or all, if fewer) within the window: one noisy minute does not roll back.
+        self._datapoints = min(self._evaluation_periods, 3)
+        groups = [g for g in (service.target_groups.blue, service.target_groups.green) if g]
+
+        errors = {f"e{i}": self._alb("HTTPCode_Target_5XX_Count", g, "Sum", period) for i, g in enumerate(groups)}
+        requests = {f"r{i}": self._alb("RequestCount", g, "Sum", period) for i, g in enumerate(groups)}
+        error_sum = "+".join(f"FILL({k},0)" for k in errors)
+        request_sum = "+".join(f"FILL({k},0)" for k in requests)
+        self.error_rate = self._alarm(
+            AlarmKind.ERROR_RATE,
+            aws_cloudwatch.MathExpression(
+                # Below min_requests the rate says little: read it as 0 rather than alarm on 1 error in 3.
+                expression=f"IF(({request_sum}) >= {thresholds.min_requests}, "
+                f"100 * ({error_sum}) / ({request_sum}), 0)",
+                using_metrics={**errors, **requests},
+                label=f"{service_name} 5xx rate (%)",
+                period=period,
+            ),
+            threshold=thresholds.error_rate_percent,
+            description=f"5xx responses of the LMS {service_name} above {thresholds.error_rate_percent}% of requests",
+        )
+        latencies = {f"p{i}": self._alb("TargetResponseTime", g, "p99", period) for i, g in enumerate(groups)}
+        self.p99_latency = self._alarm(
+            AlarmKind.P99_LATENCY,
+            aws_cloudwatch.MathExpression(
+                expression=f"MAX([{', '.join(f'FILL({k},0)' for k in latencies)}])",
+                using_metrics=latencies,
+                label=f"{service_name} p99 latency (s)",
+                period=period,
+            ),
+            threshold=thresholds.p99_latency_ms / 1000,  # TargetResponseTime is in seconds
+            description=f"p99 latency of the LMS {service_name} above {thresholds.p99_latency_ms} ms",
+        )
+        unhealthy = {f"u{i}": self._alb("UnHealthyHostCount", g, "Maximum", period) for i, g in enumerate(groups)}
+        self.unhealthy_hosts = self._alarm(
+            AlarmKind.UNHEALTHY_HOSTS,
+            aws_cloudwatch.MathExpression(
+                expression="+".join(f"FILL({k},0)" for k in unhealthy),
+                using_metrics=unhealthy,
+                label=f"{service_name} unhealthy hosts",
+                period=period,
+            ),
+            threshold=thresholds.unhealthy_hosts,
+            description=f"{thresholds.unhealthy_hosts} or more unhealthy {service_name} tasks",
+        )
+        self.loan_submissions = aws_cloudwatch.AnomalyDetectionAlarm(
+            self,
+            "LoanSubmissionsAnomaly",
+            alarm_name=alarm_name(config.name, service_name, AlarmKind.LOAN_SUBMISSIONS_ANOMALY),
+            alarm_description=f"Loan applications submitted fell below the expected band (guards {service_name})",
+            metric=aws_cloudwatch.Metric(
+                namespace=LOAN_SUBMISSIONS[0],
+                metric_name=LOAN_SUBMISSIONS[1],
+                dimensions_map={"Environment": config.name},
+                statistic="Sum",
+                period=Duration.seconds(max(thresholds.alarm_period_seconds, 60)),
+            ),
+            std_devs=ANOMALY_BAND_STD_DEVS,
+            # Only a drop hurts: more applications than expected is good news, not a failed release.
+            comparison_operator=aws_cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+            evaluation_periods=self._evaluation_periods,
+            datapoints_to_alarm=self._datapoints,
+            treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self._tag(self.loan_submissions, AlarmKind.LOAN_SUBMISSIONS_ANOMALY)
+        self.service_unhealthy = aws_cloudwatch.CompositeAlarm(
+            self,
+            "ServiceUnhealthy",
+            composite_alarm_name=alarm_name(config.name, service_name, AlarmKind.SERVICE_UNHEALTHY),
+            alarm_description=f"The LMS {service_name} is unhealthy: any of its Tollgate alarms",
+            alarm_rule=aws_cloudwatch.AlarmRule.any_of(
+                self.error_rate, self.p99_latency, self.unhealthy_hosts, self.loan_submissions
+            ),
+        )
+        self._tag(self.service_unhealthy, AlarmKind.SERVICE_UNHEALTHY)
+
+    @property
+    def alarms(self) -> list[aws_cloudwatch.IAlarm]:
+        return [self.error_rate, self.p99_latency, self.unhealthy_hosts, self.loan_submissions, self.service_unhealthy]
+
+    def _alb(self, metric: str, target_group: str, statistic: str, period: Duration) -> aws_cloudwatch.Metric:
+        return aws_cloudwatch.Metric(
+            namespace="AWS/ApplicationELB",
+            metric_name=metric,
+            dimensions_map={"LoadBalancer": self._config.lms.load_balancer, "TargetGroup": target_group},
+            statistic=statistic,
+            period=period,
+        )
+
+    def _alarm(
+        self,
+        kind: AlarmKind,
+        metric: aws_cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+    ) -> aws_cloudwatch.Alarm:
+        alarm = aws_cloudwatch.Alarm(
+            self,
+            kind.name.title().replace("_", ""),
+            alarm_name=alarm_name(self._config.name, self._service_name, kind),
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=self._evaluation_periods,
+            datapoints_to_alarm=self._datapoints,
+            treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self._tag(alarm, kind)
+        return alarm
+
+    def _tag(self, alarm: Construct, kind: AlarmKind) -> None:
+        Tags.of(alarm).add(ENVIRONMENT_TAG, self._config.name)
+        Tags.of(alarm).add(SERVICE_TAG, self._service_name)
+        Tags.of(alarm).add(SEVERITY_TAG, ALARM_SEVERITIES[kind].value)
+
+
+class Rollback(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, shared: SharedResources, config: EnvironmentConfig
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.service_alarms = {
+            name: ServiceAlarms(self, f"Alarms-{name}", config=config, service_name=name, service=service)
+            for name, service in config.lms.services.items()
+        }
+        self.alarm_function = TollgateFunction(
+            self,
+            "AlarmRollback",
+            shared=shared,
+            config=config,
+            handler=ALARM_ROLLBACK_HANDLER,
+            description=f"Tollgate {config.name}: roll the LMS back when its alarms fire",
+            timeout=ALARM_ROLLBACK_TIMEOUT,
+            memory_size=256,
+        )
+        self.operator_function = TollgateFunction(
+            self,
+            "OperatorRollback",
+            shared=shared,
+            config=config,
+            handler=OPERATOR_ROLLBACK_HANDLER,
+            description=f"Tollgate {config.name}: operator rollback of services and database",
+            timeout=OPERATOR_ROLLBACK_TIMEOUT,
+            memory_size=256,
+        )
+        for function in (self.alarm_function, self.operator_function):
+            for statement in self._deployment_statements():
+                function.function.add_to_role_policy(statement)
+        self.alarm_function.function.add_to_role_policy(
+            aws_iam.PolicyStatement(
+                actions=["cloudwatch:ListTagsForResource"],
+                resources=[self._arn("cloudwatch", "alarm", "*", colon=True)],
+            )
+        )
+        for statement in self._database_statements():
+            self.operator_function.function.add_to_role_policy(statement)
+        self._acknowledge_wildcards()
+        self.rules = self._rules(shared)
+
+    def _acknowledge_wildcards(self) -> None:
+        """Each wildcard resource above, with why it cannot be narrower (cdk-nag needs one per finding)."""
+        config = self._config
+        prefix = f"arn:<AWS::Partition>:{{service}}:{config.region}:{config.account}"
+        cloudwatch, rds = prefix.format(service="cloudwatch"), prefix.format(service="rds")
+        describe = "ecs:ListTaskDefinitions and ecs:DescribeTaskDefinition support no resource-level permissions."
+        findings = {
+            self.alarm_function: {
+                "*": describe,
+                f"{cloudwatch}:alarm:*": "Alarms created outside Tollgate opt in by tags, so any alarm's tags may "
+                "be read (ListTagsForResource only).",
+            },
+            self.operator_function: {
+                "*": describe,
+                f"{rds}:cluster:{config.lms.rds_cluster}-rollback-*": "Restored clusters are new and named by the "
+                "time of the rollback; only clusters with the rollback prefix can be created and tagged.",
+                f"{rds}:subgrp:*": "The restore reuses the source cluster's subnet group, whose name is read at run "
+                "time from DescribeDBClusters.",
+            },
+        }
+        for function, reasons in findings.items():
+            for resource, reason in reasons.items():
+                acknowledge(function.function, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+
+    # -- triggers -----------------------------------------------------------------------------------------
+
+    def _rules(self, shared: SharedResources) -> list[aws_events.Rule]:
+        config = self._config
+        rules = [
+            add_rule(
+                self,
+                "AlarmStateRule",
+                target=self.alarm_function,
+                shared=shared,
+                description="CloudWatch alarms going to ALARM -> alarm rollback",
+                pattern=aws_events.EventPattern(
+                    source=["aws.cloudwatch"],
+                    detail_type=[ALARM_STATE_CHANGE],
+                    detail={"state": {"value": ["ALARM"]}},
+                ),
+            ),
+            add_rule(
+                self,
+                "OperatorRequestRule",
+                target=self.operator_function,
+                shared=shared,
+                event_bus=shared.event_bus,
+                description="Operator Rollback Requested on Tollgate's bus -> operator rollback",
+                pattern=aws_events.EventPattern(
+                    source=[TOLLGATE_SOURCE], detail_type=[DetailType.OPERATOR_ROLLBACK_REQUESTED.value]
+                ),
+            ),
+        ]
+        if config.lms.codedeploy_application:
+            rules.append(
+                add_rule(
+                    self,
+                    "RollbackSucceededRule",
+                    target=self.alarm_function,
+                    shared=shared,
+                    description="CodeDeploy deployments of the LMS that succeeded -> announce restored rollbacks",
+                    pattern=aws_events.EventPattern(
+                        source=["aws.codedeploy"],
+                        detail_type=[CODEDEPLOY_STATE_CHANGE],
+                        detail={"application": [config.lms.codedeploy_application], "state": ["SUCCESS"]},
+                    ),
+                )
+            )
+        if config.deployment.strategy is Strategy.ROLLING:
+            # A plain string (no partition token) so the local runtime can match the synthesized pattern.
+            prefix = f"arn:aws:ecs:{config.region}:{config.account}:service/{config.lms.ecs_cluster}/"
+            rules.append(
+                add_rule(
+                    self,
+                    "RollingUpdateCompletedRule",
+                    target=self.alarm_function,
+                    shared=shared,
+                    description="ECS rolling updates of the LMS that completed -> announce restored rollbacks",
+                    pattern=aws_events.EventPattern(
+                        source=["aws.ecs"],
+                        detail_type=[ECS_DEPLOYMENT_STATE_CHANGE],
+                        resources=aws_events.Match.prefix(prefix),
+                        detail={"eventName": ["SERVICE_DEPLOYMENT_COMPLETED"]},
+                    ),
+                )
+            )
+        return rules
+
+    # -- least privilege ----------------------------------------------------------------------------------
+
+    def _deployment_statements(self) -> list[aws_iam.PolicyStatement]:
+        config = self._config
+        services = list(config.lms.services.values())
+        ecs_services = [
+            self._arn("ecs", "service", f"{config.lms.ecs_cluster}/{s.ecs_service}", colon=False) for s in services
+        ]
+        statements = [
+            aws_iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=ecs_services),
+            # Neither call supports resource-level permissions (AWS service authorization reference).
+            aws_iam.PolicyStatement(actions=["ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"], resources=["*"]),
+        ]
+        if config.deployment.strategy is Strategy.ROLLING:
+            statements.append(aws_iam.PolicyStatement(actions=["ecs:UpdateService"], resources=ecs_services))
+        application = config.lms.codedeploy_application
+        if application:
+            groups = [
+                self._arn("codedeploy", "deploymentgroup", f"{application}/{s.deployment_group}", colon=True)
+                for s in services
+                if s.deployment_group
+            ]
+            statements += [
+                aws_iam.PolicyStatement(
+                    actions=[
+                        "codedeploy:GetDeploymentGroup",
+                        "codedeploy:GetDeployment",
+                        "codedeploy:StopDeployment",
+                        "codedeploy:CreateDeployment",
+                    ],
+                    resources=groups,
+                ),
+                # CreateDeployment also reads the deployment config and registers the AppSpec revision.
+                aws_iam.PolicyStatement(
+                    actions=["codedeploy:GetDeploymentConfig"],
+                    resources=[self._arn("codedeploy", "deploymentconfig", ROLLBACK_DEPLOYMENT_CONFIG, colon=True)],
+                ),
+                aws_iam.PolicyStatement(
+                    actions=["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
+                    resources=[self._arn("codedeploy", "application", application, colon=True)],
+                ),
+            ]
+        return statements
+
+    def _database_statements(self) -> list[aws_iam.PolicyStatement]:
+        cluster = self._config.lms.rds_cluster
+        source = self._arn("rds", "cluster", cluster, colon=True)
+        restored = self._arn("rds", "cluster", f"{cluster}-rollback-*", colon=True)
+        return [
+            aws_iam.PolicyStatement(actions=["rds:DescribeDBClusters"], resources=[source]),
+            # Restore reads the source and creates the new cluster (in the source's subnet group); it can
+            # neither modify nor delete the original: no such action is granted.
+            aws_iam.PolicyStatement(
+                actions=["rds:RestoreDBClusterToPointInTime"],
+                resources=[source, restored, self._arn("rds", "subgrp", "*", colon=True)],
+            ),
+            aws_iam.PolicyStatement(actions=["rds:AddTagsToResource"], resources=[restored]),
+        ]
+
+    def _arn(self, service: str, resource: str, name: str, *, colon: bool) -> str:
+        return Stack.of(self).format_arn(
+            service=service,
+            resource=resource,
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME if colon else ArnFormat.SLASH_RESOURCE_NAME,
+        )

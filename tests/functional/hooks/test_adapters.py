@@ -1,0 +1,87 @@
+"""The hooks' adapters against the embedded AWS and the stand-in LMS: errors come back named."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.hooks import secrets, state
+from lambdas.hooks.http_client import HttpRequest, HttpRequestError, send_http
+from tollgate.embedded_aws.tables import create_tollgate_tables
+from tollgate.local.lms_service import LmsService
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [(None, "ResourceNotFoundException"), ("not json", "not JSON with username and password")],
+    ids=["missing", "malformed"],
+)
+def test_synthetic_user_errors_never_echo_the_value(embedded_aws: Any, stored: str | None, message: str) -> None:
+    # Given a missing or malformed synthetic-user secret
+    if stored is not None:
+        boto3.client("secretsmanager").create_secret(Name="tollgate/staging/synthetic-user", SecretString=stored)
+    # When it is loaded, Then the error names the problem but not the value
+    with pytest.raises(secrets.SyntheticUserError, match=message) as raised:
+        secrets.load_synthetic_user("tollgate/staging/synthetic-user")
+    assert "not json" not in str(raised.value)
+
+
+def test_synthetic_user_repr_hides_the_password(embedded_aws: Any) -> None:
+    boto3.client("secretsmanager").create_secret(
+        Name="tollgate/staging/synthetic-user", SecretString='{"username": "u", "password": "hunter2-long"}'
+    )
+    user = secrets.load_synthetic_user("tollgate/staging/synthetic-user")
+    assert user.password == "hunter2-long"
+    assert "hunter2-long" not in repr(user)
+
+
+def test_state_table_errors_are_named(embedded_aws: Any) -> None:
+    # Given no state table exists
+    # When the hooks read or write it, Then each failure is a StateError
+    with pytest.raises(state.StateError, match="ResourceNotFoundException"):
+        state.find_report("missing-table", "d-A", "x")
+    with pytest.raises(state.StateError):
+        state.claim_report("missing-table", "d-A", "x", status="Failed", reason="r", hook="h", now=datetime.now(UTC))
+    with pytest.raises(state.StateError):
+        state.find_approval("missing-table", "d-A")
+
+
+def test_report_claim_is_conditional(embedded_aws: Any) -> None:
+    # Given Tollgate's tables
+    table = create_tollgate_tables(boto3.client("dynamodb"))["state"]
+    now = datetime.now(UTC)
+    # When two invocations claim the same execution
+    first = state.claim_report(table, "d-A", "x", status="Failed", reason="r", hook="h", now=now)
+    second = state.claim_report(table, "d-A", "x", status="Succeeded", reason="r", hook="h", now=now)
+    # Then only the first wins, and its status is what is remembered; a release lets a retry claim again
+    assert (first, second) == (True, False)
+    record = state.find_report(table, "d-A", "x")
+    assert record is not None and record.status == "Failed"
+    state.release_report(table, "d-A", "x")
+    assert state.find_report(table, "d-A", "x") is None
+
+
+def test_http_client_reports_statuses_and_refusals() -> None:
+    # Given the stand-in LMS
+    with LmsService() as lms:
+        base = lms.base_url
+        # When a known and an unknown path are requested
+        ok = send_http(HttpRequest("GET", f"{base}/api/health"), 2)
+        missing = send_http(HttpRequest("GET", f"{base}/nope"), 2)
+    # Then both are responses with their statuses
+    assert (ok.status, missing.status) == (200, 404)
+    # And once the port is closed, a request is refused
+    with pytest.raises(HttpRequestError, match="refused"):
+        send_http(HttpRequest("GET", f"{base}/api/health"), 2)
+    with pytest.raises(HttpRequestError, match="non-HTTP"):
+        send_http(HttpRequest("GET", "file:///etc/passwd"), 2)
+
+
+def test_http_client_times_out() -> None:
+    with LmsService() as lms:
+        lms.faults.delay_seconds = 1.0
+        with pytest.raises(HttpRequestError, match="no response"):
+            send_http(HttpRequest("GET", f"{lms.base_url}/api/health"), 0.2)

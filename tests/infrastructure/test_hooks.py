@@ -1,0 +1,104 @@
+"""The deployment hooks construct on a bare stack, per environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk.assertions import Match, Template
+
+from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.hooks.naming import hook_function_name, hook_parameter_name
+from stacks.constructs.hooks import DeploymentHooks
+from stacks.constructs.shared import SharedResources
+
+
+def _hook_functions(template: Template) -> dict[str, Any]:
+    functions = template.find_resources("AWS::Lambda::Function")
+    return {
+        props["Properties"]["FunctionName"]: props["Properties"]
+        for props in functions.values()
+        if str(props["Properties"].get("FunctionName", "")).startswith("CodeDeployHook_")
+    }
+
+
+def test_one_function_per_hook_only_where_codedeploy_deploys(
+    bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
+) -> None:
+    # Given an environment's config
+    # When the construct is built
+    DeploymentHooks(bare_stack, "Hooks", shared=shared_resources, config=environment_config)
+    template = Template.from_stack(bare_stack)
+
+    # Then CodeDeploy environments get one CodeDeployHook_ function per hook, with its hook in TOLLGATE_HOOK
+    functions = _hook_functions(template)
+    if environment_config.deployment.strategy is Strategy.ROLLING:
+        assert functions == {}
+        template.resource_count_is("AWS::SSM::Parameter", 0)
+        return
+    assert sorted(functions) == sorted(hook_function_name(environment_config.name, hook) for hook in Hook)
+    for hook in Hook:
+        properties = functions[hook_function_name(environment_config.name, hook)]
+        assert properties["Handler"] == "lambdas.hooks.handler.handler"
+        assert properties["Environment"]["Variables"]["TOLLGATE_HOOK"] == hook.value
+        assert properties["Timeout"] == environment_config.checks.hook_timeout_seconds
+        template.has_resource_properties(
+            "AWS::SSM::Parameter", {"Name": hook_parameter_name(environment_config.name, hook)}
+        )
+    template.resource_count_is("AWS::SSM::Parameter", len(Hook))
+    outputs = template.find_outputs("*")
+    assert len(outputs) == 2 * len(Hook)
+    assert all(any(hook.value in key for key in outputs) for hook in Hook)
+
+
+def test_hooks_may_report_only_to_their_own_deployment_groups(
+    bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
+) -> None:
+    # Given a CodeDeploy environment
+    DeploymentHooks(bare_stack, "Hooks", shared=shared_resources, config=environment_config)
+    template = Template.from_stack(bare_stack)
+    if environment_config.deployment.strategy is Strategy.ROLLING:
+        template.resource_count_is("AWS::IAM::Policy", 0)
+        return
+
+    # Then the CodeDeploy statement names the environment's deployment groups, not "*"
+    policies = template.find_resources(
+        "AWS::IAM::Policy",
+        {
+            "Properties": {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Action": [
+                                        "codedeploy:GetDeployment",
+                                        "codedeploy:PutLifecycleEventHookExecutionStatus",
+                                    ]
+                                }
+                            )
+                        ]
+                    )
+                }
+            }
+        },
+    )
+    assert len(policies) == len(Hook)
+    rendered = str(policies)
+    for service in environment_config.lms.services.values():
+        assert f"deploymentgroup:{environment_config.lms.codedeploy_application}/{service.deployment_group}" in rendered
+    # And only the hooks with a metric gate may read metrics
+    metric_readers = template.find_resources(
+        "AWS::IAM::Policy",
+        {
+            "Properties": {
+                "PolicyDocument": {
+                    "Statement": Match.array_with([Match.object_like({"Action": "cloudwatch:GetMetricData"})])
+                }
+            }
+        },
+    )
+    gated = [
+        hook for hook in Hook if any(c.metric_gate for c in environment_config.checks.hooks.get(hook, {}).values())
+    ]
+    assert len(metric_readers) == len(gated)
