@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.hooks import DeploymentHooks
 from stacks.constructs.notifier import Notifier
 from stacks.constructs.shared import SharedFoundation
 
@@ -24,6 +25,7 @@ class TollgateStack(Stack):
         Tags.of(self).add("application", "tollgate")
 
         self.shared = SharedFoundation(self, "Shared", config=config).resources
+        DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
 
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import secrets
 import string
 import threading
@@ -317,15 +318,30 @@ def set_deployment_status(
             deployment.deployment_status_messages.append(status_message)
 
 
-def register_hook_execution(deployment_id: str, hook_name: str) -> str:
-    """Open a lifecycle hook execution (e.g. ``BeforeAllowTraffic``) and return its execution id."""
+def register_hook_execution(deployment_id: str, hook_name: str, *, execution_id: str | None = None) -> str:
+    """Open a lifecycle hook execution (e.g. ``BeforeAllowTraffic``) and return its execution id.
+
+    ``execution_id`` keeps a given id (replaying a recorded hook payload); by default one is made up.
+    """
     with _state_lock:
         _, deployment = _find_deployment(deployment_id)
         if deployment.status in TERMINAL_DEPLOYMENT_STATUSES:
             raise DeploymentAlreadyCompletedError(f"deployment {deployment_id} is already {deployment.status}")
-        execution = HookExecution(execution_id=_new_hook_execution_id(), hook_name=hook_name)
+        execution = HookExecution(execution_id=execution_id or _new_hook_execution_id(), hook_name=hook_name)
         _extras(deployment).hook_executions[execution.execution_id] = execution
         return execution.execution_id
+
+
+def adopt_deployment_id(deployment_id: str, wanted_id: str) -> str:
+    """Give a created deployment the id a recorded event names, so the event can be replayed as sent."""
+    with _state_lock:
+        backend, deployment = _find_deployment(deployment_id)
+        if wanted_id in backend.deployments:
+            raise InvalidDeploymentStatusError(f"deployment {wanted_id} already exists")
+        del backend.deployments[deployment_id]
+        deployment.deployment_id = wanted_id
+        backend.deployments[wanted_id] = deployment
+        return wanted_id
 
 
 def hook_execution_status(deployment_id: str, execution_id: str) -> str:
@@ -785,6 +801,21 @@ def _install_cloudwatch() -> None:
     backend_class.put_metric_alarm = put_alarm_keeping_history  # type: ignore[method-assign]
     alarm_class.__init__ = init_with_history  # type: ignore[method-assign]
     alarm_class.update_state = update_state_with_history  # type: ignore[method-assign]
+
+    statistics_class = cloudwatch_models.Statistics
+    original_statistics = statistics_class.get_statistics_for_type
+
+    def statistics_with_percentiles(self: Any, stat: str) -> Any:
+        # moto 5.2 crashes on percentile statistics ("p99"); AWS answers nearest-rank percentiles.
+        if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(self.metric_single_values_list)
+            if not values:
+                return None
+            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
+            return values[rank - 1]
+        return original_statistics(self, stat)
+
+    statistics_class.get_statistics_for_type = statistics_with_percentiles  # type: ignore[method-assign]
 
     response_class = cloudwatch_responses.CloudWatchResponse
     response_class.put_composite_alarm = _cloudwatch_put_composite_alarm  # type: ignore[attr-defined]

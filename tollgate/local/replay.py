@@ -21,10 +21,12 @@ from moto.events.models import EventPattern
 
 from lambdas.core import aws as aws_clients
 from lambdas.core.config import EnvironmentConfig, load_all_environments, load_environment
-from tollgate.embedded_aws.seed import SeedError, seed_environment
+from tollgate.embedded_aws import extensions
+from tollgate.embedded_aws.seed import SeedError, appspec_revision, ecs_appspec, seed_environment
 from tollgate.embedded_aws.server import LOCAL_ACCOUNT_ID, EmbeddedAws
 from tollgate.local.deploy import LocalStack, deploy_locally, function_environment
 from tollgate.local.invoke import Invocation, invoke_handler
+from tollgate.local.lms_service import LmsService
 from tollgate.local.recorder import AwsCall, CallRecorder
 from tollgate.local.slack_receiver import SlackReceiver, install_slack_secrets
 from tollgate.local.template import FunctionSpec, StackTemplate, load_stack_template
@@ -133,6 +135,9 @@ class LocalWorld:
             if spec is None:
                 names = ", ".join(sorted(f.name for f in self.template.functions.values())) or "none"
                 raise EventError(f"no function '{function}' in Tollgate-{self.config.name} (functions: {names})")
+            if kind == "codedeploy-hook":
+                self._stage_hook_deployment(event, spec)
+                first_call = len(self.recorder.calls)
             queue = [(spec, event, 0)]
         else:
             queue = [(spec, event, 0) for spec in self._route(event)]
@@ -151,6 +156,38 @@ class LocalWorld:
             report.notifications.extend(source()[count:])
         report.decision, report.reason = _overall(report, event, kind, function)
         return report
+
+    def _stage_hook_deployment(self, event: dict[str, Any], spec: FunctionSpec) -> None:
+        """Make the payload's deployment exist, in progress at the function's hook, as CodeDeploy would.
+
+        The payload names neither hook nor service: the hook is the function's, the service the
+        first one with a deployment group. An id the embedded AWS already knows is left alone.
+        """
+        hook = str(self.template.functions[spec.logical_id].environment.get("TOLLGATE_HOOK", ""))
+        deployment_id = str(event["DeploymentId"])
+        codedeploy = aws_clients.client("codedeploy")
+        try:
+            codedeploy.get_deployment(deploymentId=deployment_id)
+            return
+        except codedeploy.exceptions.DeploymentDoesNotExistException:
+            pass
+        if not hook or not self.config.lms.codedeploy_application:
+            return
+        service_name, service = next((name, s) for name, s in self.config.lms.services.items() if s.deployment_group)
+        task_definition = aws_clients.client("ecs").describe_services(
+            cluster=self.config.lms.ecs_cluster, services=[service.ecs_service]
+        )["services"][0]["taskDefinition"]
+        created = codedeploy.create_deployment(
+            applicationName=self.config.lms.codedeploy_application,
+            deploymentGroupName=service.deployment_group,
+            revision=appspec_revision(ecs_appspec(task_definition, service.container_name, service.container_port)),
+            description=f"staged by tollgate replay for {service_name} at {hook}",
+        )["deploymentId"]
+        extensions.adopt_deployment_id(created, deployment_id)
+        extensions.set_deployment_status(deployment_id, "InProgress")
+        extensions.register_hook_execution(
+            deployment_id, hook, execution_id=str(event["LifecycleEventHookExecutionId"])
+        )
 
     def _route(self, event: dict[str, Any]) -> list[FunctionSpec]:
         kind = event_kind(event)
@@ -286,10 +323,17 @@ def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[Lo
         recorder = CallRecorder(current_function="tollgate-local")
         recorder.attach()
         try:
-            seed_environment(config)
+            seeded = seed_environment(config)
         except SeedError as error:
             raise LocalWorldError(str(error)) from error
         overrides = install_slack_secrets(receiver, config, aws_clients.client("secretsmanager"))
+        user = json.loads(
+            aws_clients.client("secretsmanager").get_secret_value(SecretId=seeded.synthetic_user_secret_name)[
+                "SecretString"
+            ]
+        )
+        lms = stack.enter_context(LmsService(username=user["username"], password=user["password"]))
+        overrides["TOLLGATE_SYNTHETICS_BASE_URL"] = lms.base_url
         local = deploy_locally(template, region=config.region)
         recorder.calls.clear()  # setup calls are not part of any replay
         slack = [lambda: [{"channel": "slack", "to": m.channel, "summary": m.text} for m in receiver.messages]]

@@ -56,11 +56,19 @@ class StackTemplate:
         exact = [f for f in self.functions.values() if name in (f.name, f.logical_id)]
         if exact:
             return exact[0]
-        partial = [f for f in self.functions.values() if name.lower() in f"{f.name} {f.logical_id}".lower()]
+        wanted = _loose(name)
+        partial = [f for f in self.functions.values() if wanted in _loose(f"{f.name} {f.logical_id}")]
+        if len(partial) > 1:  # a hook name is also part of longer hook names (AfterAllowTraffic...)
+            partial = [f for f in partial if _loose(f.name).endswith(wanted)] or partial
         return partial[0] if len(partial) == 1 else None
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == resource_type}
+
+
+def _loose(text: str) -> str:
+    """Lower case letters and digits only: `after-allow-test-traffic` finds `...AfterAllowTestTraffic`."""
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _target_function_id(arn: Any) -> str | None:
