@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
-
 # cdk-nag 3 reports findings through CDK's Validations as `<pack>::<rule>[<finding>]`.
 NAG_PACK = "AwsSolutions"
 

@@ -10,6 +10,7 @@ from constructs import Construct
 from lambdas.core.config import EnvironmentConfig
 from stacks.constructs.hooks import DeploymentHooks
 from stacks.constructs.notifier import Notifier
+from stacks.constructs.rollback import Rollback
 from stacks.constructs.shared import SharedFoundation
 
 
@@ -26,6 +27,7 @@ class TollgateStack(Stack):
 
         self.shared = SharedFoundation(self, "Shared", config=config).resources
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
+        Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
 
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")

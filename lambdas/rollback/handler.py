@@ -57,7 +57,8 @@ def process_alarm(event: dict[str, Any]) -> dict[str, Any]:
     try:
         alarm = AlarmStateChange.model_validate(event)
     except ValidationError as error:
-        return _ignored(f"malformed alarm state change: {error.error_count()} error(s)", errors=error.errors()[:3])
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3]]
+        return _ignored(f"malformed alarm state change: {error.error_count()} error(s)", errors=problems)
     function_settings = settings()
     config = function_settings.config
     if needs_tags(alarm, config) and alarm.alarm_arn:

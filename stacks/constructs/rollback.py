@@ -7,7 +7,7 @@ a contract and physical names are set on purpose.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack, Tags, aws_cloudwatch, aws_events, aws_iam
+from aws_cdk import ArnFormat, Duration, Stack, Tags, Token, aws_cloudwatch, aws_events, aws_iam
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
@@ -215,7 +215,10 @@ class Rollback(Construct):
     def _acknowledge_wildcards(self) -> None:
         """Each wildcard resource above, with why it cannot be narrower (cdk-nag needs one per finding)."""
         config = self._config
-        prefix = f"arn:<AWS::Partition>:{{service}}:{config.region}:{config.account}"
+        # cdk-nag names a finding by the rendered ARN: a literal partition when the app resolves one.
+        partition = Stack.of(self).partition
+        partition = "<AWS::Partition>" if Token.is_unresolved(partition) else partition
+        prefix = f"arn:{partition}:{{service}}:{config.region}:{config.account}"
         cloudwatch, rds = prefix.format(service="cloudwatch"), prefix.format(service="rds")
         describe = "ecs:ListTaskDefinitions and ecs:DescribeTaskDefinition support no resource-level permissions."
         findings = {

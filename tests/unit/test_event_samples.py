@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from lambdas.core.config import EnvironmentConfig, Severity, load_all_environments
+from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig, Severity, load_all_environments
+from lambdas.core.tollgate_events import TOLLGATE_SOURCE, DetailType
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_FILES = sorted(EVENTS_DIR.glob("*.json"))
@@ -462,6 +463,13 @@ def test_ecs_sample_names_a_configured_service(name: str, environments: dict[str
     assert ecs_deployment_problems(event, environments) == []
 
 
+@pytest.mark.parametrize("name", [n for n, e in _samples().items() if e.get("source") == TOLLGATE_SOURCE])
+def test_tollgate_sample_is_an_announcement_tollgate_defines(name: str) -> None:
+    event = _samples()[name]
+    assert event["detail-type"] in {d.value for d in DetailType}
+    assert event["detail"]["environment"] in ENVIRONMENT_NAMES
+
+
 def test_every_sample_is_of_a_known_kind() -> None:
     # Given every sample
     known_detail_types = {
@@ -475,6 +483,7 @@ def test_every_sample_is_of_a_known_kind() -> None:
         for name, event in _samples().items()
         if not (
             (_is_eventbridge(event) and event["detail-type"] in known_detail_types)
+            or (_is_eventbridge(event) and event["source"] == TOLLGATE_SOURCE)
             or "Records" in event
             or set(event) == {"DeploymentId", "LifecycleEventHookExecutionId"}
         )

@@ -60,13 +60,26 @@ def _handler(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def _route_logs_to(stream: io.StringIO) -> list[Any]:
-    """Point Powertools' log handlers at ``stream``; return (handler, old stream) pairs to restore."""
+class _LogSink(io.TextIOBase):
+    """Where Powertools' log handler writes locally: the current invocation's buffer, if any."""
+
+    def __init__(self) -> None:
+        self.target: io.StringIO | None = None
+
+    def write(self, text: str) -> int:
+        return self.target.write(text) if self.target is not None else len(text)
+
+
+_SINK = _LogSink()
+
+
+def _capture_logs() -> None:
+    """Point the shared Powertools log handler at the sink (once; assigning avoids flushing the old stream)."""
     from lambdas.core.observability import logger  # noqa: PLC0415
 
     handler = logger.registered_handler
-    previous = handler.setStream(stream) if hasattr(handler, "setStream") else None
-    return [(handler, previous)]
+    if getattr(handler, "stream", None) is not _SINK:
+        handler.stream = _SINK  # type: ignore[attr-defined]
 
 
 def invoke_handler(
@@ -92,7 +105,8 @@ def invoke_handler(
         context = LocalLambdaContext(
             function_name=function_name, timeout_seconds=timeout_seconds, memory_limit_in_mb=memory_mb, region=region
         )
-        restore = _route_logs_to(logs)
+        _capture_logs()
+        _SINK.target = logs
         try:
             with redirect_stdout(logs):
                 output = _handler(handler)(copy.deepcopy(event), context)
@@ -100,7 +114,5 @@ def invoke_handler(
         except Exception as exc:
             output, error = None, f"{type(exc).__name__}: {exc}"
         finally:
-            for log_handler, previous in restore:
-                if previous is not None:
-                    log_handler.setStream(previous)
+            _SINK.target = None
     return Invocation(function=function_name, output=output, error=error, logs=logs.getvalue())
