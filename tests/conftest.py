@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tollgate.embedded_aws import EmbeddedAws
+
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tollgate")
 
@@ -25,8 +27,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 @pytest.fixture(scope="session")
 def embedded_aws_server() -> Iterator[Any]:
-    from tollgate.embedded_aws import EmbeddedAws
-
     with EmbeddedAws() as running:
         yield running
 

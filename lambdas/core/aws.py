@@ -21,17 +21,16 @@ _CONFIG = Config(
 )
 
 _lock = threading.Lock()
-_session: boto3.session.Session | None = None
+_sessions: list[boto3.session.Session] = []  # at most one: the process's session, created on first use
 _clients: dict[str, Any] = {}
 
 
 def session() -> boto3.session.Session:
     """The one boto3 session of this process; local tooling registers botocore event hooks on it."""
-    global _session
     with _lock:
-        if _session is None:
-            _session = boto3.session.Session()
-        return _session
+        if not _sessions:
+            _sessions.append(boto3.session.Session())
+        return _sessions[0]
 
 
 def client(service: str) -> Any:
@@ -46,7 +45,6 @@ def client(service: str) -> Any:
 
 def reset() -> None:
     """Forget the session and clients (the local runtime calls this between embedded AWS runs)."""
-    global _session
     with _lock:
-        _session = None
+        _sessions.clear()
         _clients.clear()

@@ -63,7 +63,7 @@ class Severity(StrEnum):
 
 
 class InsufficientDataOutcome(StrEnum):
-    PASS = "pass"  # noqa: S105 - an outcome, not a password
+    PASS = "pass"  # noqa: S105  # nosec B105 - an outcome, not a password
     FAIL = "fail"
 
 

@@ -21,8 +21,8 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any value
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto accepts any value
+    "AWS_SESSION_TOKEN": "testing",  # nosec B105 - moto accepts any value
 }
 
 
@@ -70,7 +70,7 @@ class EmbeddedAws:
     def reset(self) -> None:
         """Forget every resource (moto's reset API), keeping the server running."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310  # nosec B310 - http on loopback
             pass
         aws.reset()
 
