@@ -225,10 +225,12 @@ class Deployments:
         return info.get("createTime")  # type: ignore[no-any-return]
 
     def rollback_triggered_by(self, deployment_id: str) -> str | None:
-        """For a CodeDeploy rollback deployment, the deployment it rolled back."""
+        """For a CodeDeploy rollback deployment, the deployment it rolled back (None for an unknown id)."""
         try:
             info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         except ClientError as error:
+            if error.response["Error"]["Code"] == "DeploymentDoesNotExistException":
+                return None  # not a deployment of this account: nothing of ours to restore
             raise DeploymentLookupError(f"{deployment_id}: {error.response['Error']['Code']}") from error
         triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
         return str(triggering) if triggering else None

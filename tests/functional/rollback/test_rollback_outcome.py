@@ -86,3 +86,13 @@ def test_ecs_rollback_completion_is_announced_in_development(development: Rollba
     # Then the restore is announced
     assert result["decision"] == "restored"
     assert len(_restored(development)) == 1
+
+
+def test_success_of_a_deployment_codedeploy_does_not_know_is_ignored(production: RollbackScenario) -> None:
+    # Given a success notification for a deployment id the account has never seen
+    # When it arrives
+    result = production.handle(deployment_state_change("d-UNKNOWN99"))
+    # Then it is ignored with the reason, and nothing is announced
+    assert result["decision"] == "ignored"
+    assert "not a rollback Tollgate started" in result["reason"]
+    assert _restored(production) == []
