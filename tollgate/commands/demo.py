@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
                         "notifications": len(report.notifications),
                     }
                 )
+            (args.out / f"{environment}.messages.json").write_text(
+                json.dumps(world.messages_sent(), indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     errors = [s for s in summary if s["decision"] == "error"]
     sys.stdout.write(f"\n{len(summary)} events replayed, {len(errors)} errors; reports in {args.out}/\n")

@@ -28,7 +28,7 @@ from tollgate.local.deploy import LocalStack, deploy_locally, function_environme
 from tollgate.local.invoke import Invocation, invoke_handler
 from tollgate.local.lms_service import LmsService
 from tollgate.local.recorder import AwsCall, CallRecorder
-from tollgate.local.slack_receiver import SlackReceiver, install_slack_secrets
+from tollgate.local.slack_receiver import SlackReceiver, emails_sent, install_slack_secrets
 from tollgate.local.template import FunctionSpec, StackTemplate, load_stack_template
 
 MAX_CASCADE_DEPTH = 4  # announcements that cause announcements: bounded, so a loop cannot spin
@@ -120,6 +120,15 @@ class LocalWorld:
     notification_sources: list[NotificationSource] = field(default_factory=list)
     # Variables that point a function at local stand-ins (e.g. the Slack API base URL).
     environment_overrides: dict[str, str] = field(default_factory=dict)
+    slack: SlackReceiver | None = None
+
+    def messages_sent(self) -> dict[str, list[dict[str, Any]]]:
+        """Every Slack message (whole Block Kit payloads) and email (subject and body) sent so far."""
+        slack = [
+            {"channel": m.channel, "via": m.via, "payload": m.payload}
+            for m in (self.slack.messages if self.slack else [])
+        ]
+        return {"slack": slack, "email": emails_sent(account=LOCAL_ACCOUNT_ID, region=self.config.region)}
 
     @property
     def tollgate_bus(self) -> str:
@@ -165,19 +174,26 @@ class LocalWorld:
         """
         hook = str(self.template.functions[spec.logical_id].environment.get("TOLLGATE_HOOK", ""))
         deployment_id = str(event["DeploymentId"])
+        execution_id = str(event["LifecycleEventHookExecutionId"])
+        if not hook or not self.config.lms.codedeploy_application:
+            return
         codedeploy = aws_clients.client("codedeploy")
         try:
             codedeploy.get_deployment(deploymentId=deployment_id)
-            return
         except codedeploy.exceptions.DeploymentDoesNotExistException:
-            pass
-        if not hook or not self.config.lms.codedeploy_application:
-            return
+            self._create_in_progress_deployment(deployment_id, hook)
+        try:
+            extensions.hook_execution_status(deployment_id, execution_id)
+        except extensions.HookExecutionNotFoundError:
+            if extensions.deployment_status(deployment_id) not in extensions.TERMINAL_DEPLOYMENT_STATUSES:
+                extensions.register_hook_execution(deployment_id, hook, execution_id=execution_id)
+
+    def _create_in_progress_deployment(self, deployment_id: str, hook: str) -> None:
         service_name, service = next((name, s) for name, s in self.config.lms.services.items() if s.deployment_group)
         task_definition = aws_clients.client("ecs").describe_services(
             cluster=self.config.lms.ecs_cluster, services=[service.ecs_service]
         )["services"][0]["taskDefinition"]
-        created = codedeploy.create_deployment(
+        created = aws_clients.client("codedeploy").create_deployment(
             applicationName=self.config.lms.codedeploy_application,
             deploymentGroupName=service.deployment_group,
             revision=appspec_revision(ecs_appspec(task_definition, service.container_name, service.container_port)),
@@ -185,9 +201,6 @@ class LocalWorld:
         )["deploymentId"]
         extensions.adopt_deployment_id(created, deployment_id)
         extensions.set_deployment_status(deployment_id, "InProgress")
-        extensions.register_hook_execution(
-            deployment_id, hook, execution_id=str(event["LifecycleEventHookExecutionId"])
-        )
 
     def _route(self, event: dict[str, Any]) -> list[FunctionSpec]:
         kind = event_kind(event)
@@ -337,7 +350,7 @@ def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[Lo
         local = deploy_locally(template, region=config.region)
         recorder.calls.clear()  # setup calls are not part of any replay
         slack = [lambda: [{"channel": "slack", "to": m.channel, "summary": m.text} for m in receiver.messages]]
-        yield LocalWorld(config, embedded, template, local, recorder, slack, overrides)
+        yield LocalWorld(config, embedded, template, local, recorder, slack, overrides, receiver)
 
 
 def environment_for(event: dict[str, Any], requested: str | None) -> str:
