@@ -17,7 +17,14 @@ SECTIONS = [
         "bench.foundation_bench",
         "replay_lines",
     ),
-    ("Cold imports and memory per function", "bench.functions_bench", "function_lines"),
+    (
+        "Cold imports and memory per function (targets: hooks, rollback, notifier <= 1.3 x boto3)",
+        "bench.functions_bench",
+        "function_lines",
+    ),
+    ("Hooks: concurrent synthetic flows", "bench.capabilities_bench", "hook_flow_lines"),
+    ("Rollback: alarm to StopDeployment, and a storm", "bench.capabilities_bench", "rollback_lines"),
+    ("Notifier: per event", "bench.capabilities_bench", "notifier_lines"),
 ]
 
 

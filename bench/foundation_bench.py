@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import boto3
@@ -56,6 +57,18 @@ def replay_lines(repeat: int = 5) -> list[str]:
                 function = path.stem.removeprefix("codedeploy-hook-") if "DeploymentId" in event else None
                 if function == "invocation":
                     function = None
-                seconds = median(timed(lambda e=event, f=function: world.replay(e, function=f), repeat))
-                out.append(line(f"  replay {path.name}", f"{seconds / baseline:.1f} x", f"({seconds * 1000:.1f} ms)"))
+                if "id" in event:
+                    # A fresh event id each time: a repeated id is (rightly) answered as a duplicate.
+                    def replay_fresh(e: dict[str, object] = event, f: str | None = function) -> None:
+                        world.replay({**e, "id": str(uuid.uuid4())}, function=f)
+
+                    seconds = median(timed(replay_fresh, repeat))
+                    note = ""
+                else:
+                    # Hook payloads and SNS records carry no event id: only the first replay acts.
+                    seconds = median(timed(lambda e=event, f=function: world.replay(e, function=f), 1))
+                    note = ", first replay only"
+                out.append(
+                    line(f"  replay {path.name}", f"{seconds / baseline:.1f} x", f"({seconds * 1000:.1f} ms{note})")
+                )
     return out

@@ -50,7 +50,8 @@ def import_seconds(module: str, repeat: int = 5) -> float:
 
 def import_rss_mb(module: str) -> float:
     """Peak resident memory (MB) of a fresh interpreter after importing ``module``."""
-    code = f"import resource; import {module}; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this (large) parent's peak.
+    code = f"import {module}; print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     out = subprocess.run(  # noqa: S603 - our own interpreter and module names
         [sys.executable, "-c", code],
         capture_output=True,

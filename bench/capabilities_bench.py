@@ -1,0 +1,87 @@
+"""Hooks, rollback and notifier: each measured against a baseline taken in the same run."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import urllib.request
+import uuid
+
+import boto3
+
+from bench.measure import REPO_ROOT, line, median, percentile, timed
+from tollgate.embedded_aws import EmbeddedAws
+from tollgate.local.replay import local_world
+
+
+def hook_flow_lines() -> list[str]:
+    """N synthetic flows against an LMS whose every response takes 200 ms: wall time / slowest single flow."""
+    from tollgate.local.lms_service import run_flows_against_slow_lms  # noqa: PLC0415
+
+    single = median([run_flows_against_slow_lms(1, delay_seconds=0.2).elapsed_seconds for _ in range(3)])
+    out = [line("baseline: one loan-application flow, 200 ms per response", f"{single * 1000:.0f} ms")]
+    for flows in (5, 20):
+        result = run_flows_against_slow_lms(flows, delay_seconds=0.2)
+        ratio = result.elapsed_seconds / single
+        note = f"({result.elapsed_seconds * 1000:.0f} ms, {result.passed}/{flows} passed; target <= 1.2)"
+        out.append(line(f"{flows} flows concurrently", f"{ratio:.2f} x", note))
+    return out
+
+
+def rollback_lines(repeat: int = 40) -> list[str]:
+    """Alarm event -> StopDeployment request, in-process, against one bare boto3 call; and the 1,000-event storm."""
+    from tests.functional.rollback.scenario import rollback_scenario  # noqa: PLC0415
+    from tests.functional.rollback.test_rollback_once import STORM_SIZE, _deliver, _storm  # noqa: PLC0415
+
+    with EmbeddedAws() as aws:
+        aws.reset()
+        sts = boto3.client("sts")
+        baseline = median(timed(sts.get_caller_identity, 50))
+        with rollback_scenario("production") as scenario:
+            latencies = [scenario.alarm_to_stop_deployment() for _ in range(repeat)]
+            scenario.in_flight_deployment("backend")
+            events = _storm(scenario, ["backend"], STORM_SIZE, seed=7)
+            scenario.recorder.clear()
+            started = time.perf_counter()
+            _deliver(scenario, events)
+            storm = time.perf_counter() - started
+            stops = len(scenario.recorder.named("StopDeployment"))
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    return [
+        line("baseline: one bare boto3 call on the embedded AWS", f"{baseline * 1000:.2f} ms"),
+        line("alarm -> StopDeployment request, p50", f"{p50 / baseline:.1f} x", f"({p50 * 1000:.1f} ms; target <= 3)"),
+        line("alarm -> StopDeployment request, p99", f"{p99 / baseline:.1f} x", f"({p99 * 1000:.1f} ms)"),
+        line(f"storm of {STORM_SIZE} ALARM events (8 threads)", f"{storm:.2f} s", f"({stops} StopDeployment)"),
+    ]
+
+
+def notifier_lines(repeat: int = 30) -> list[str]:
+    """Per-event processing in-process against one bare Slack post to the local receiver."""
+    sample = json.loads((REPO_ROOT / "events/codedeploy-deployment-start.json").read_text())
+    with local_world("production") as world:
+        notifier = next(f for f in world.template.functions.values() if f.handler.startswith("lambdas.notifier"))
+        assert world.slack is not None
+        url = world.slack.webhook_url("#bench")
+        body = json.dumps({"text": "bench", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "b"}}]})
+
+        def bare_post() -> None:
+            request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+
+        def one_event() -> None:
+            event = copy.deepcopy(sample)
+            event["id"] = str(uuid.uuid4())  # a new event each time: duplicates are (rightly) not sent again
+            world._invoke(notifier, event)
+
+        baseline = median(timed(bare_post, repeat))
+        per_event = median(timed(one_event, repeat))
+    return [
+        line("baseline: one bare Slack post to the local receiver", f"{baseline * 1000:.2f} ms"),
+        line(
+            "notifier: one CodeDeploy event, routed, posted, recorded",
+            f"{per_event / baseline:.1f} x",
+            f"({per_event * 1000:.1f} ms)",
+        ),
+    ]
