@@ -31,27 +31,8 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def import_seconds(module: str, repeat: int = 5) -> float:
-    """Median wall time of importing ``module`` in a fresh interpreter (what a cold start pays)."""
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    samples = []
-    for _ in range(repeat):
-        out = subprocess.run(  # noqa: S603 - our own interpreter and module names
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO_ROOT,
-            env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
-        )
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
-    return median(samples)
-
-
-def import_rss_mb(module: str) -> float:
-    """Peak resident memory (MB) of a fresh interpreter after importing ``module``."""
-    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this (large) parent's peak.
-    code = f"import {module}; print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+def _fresh_interpreter(code: str) -> str:
+    """Run ``code`` in a new interpreter with a bare environment; return its last printed line."""
     out = subprocess.run(  # noqa: S603 - our own interpreter and module names
         [sys.executable, "-c", code],
         capture_output=True,
@@ -60,7 +41,20 @@ def import_rss_mb(module: str) -> float:
         cwd=REPO_ROOT,
         env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
     )
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return out.stdout.strip().splitlines()[-1]
+
+
+def import_seconds(module: str, repeat: int = 5) -> float:
+    """Median wall time of importing ``module`` in a fresh interpreter (what a cold start pays)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return median([float(_fresh_interpreter(code)) for _ in range(repeat)])
+
+
+def import_rss_mb(module: str) -> float:
+    """Peak resident memory (MB) of a fresh interpreter after importing ``module``."""
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this (large) parent's peak.
+    code = f"import {module}; print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    return int(_fresh_interpreter(code)) / 1024
 
 
 def line(name: str, value: str, note: str = "") -> str:

@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from lambdas.core.config import ConfigError, EnvironmentConfig, load_environment
+
 # Modules that define ``register(subparsers)``; each adds one subcommand.
 COMMAND_MODULES = (
     "tollgate.commands.replay",
@@ -19,6 +21,14 @@ COMMAND_MODULES = (
 
 class CommandError(Exception):
     """A user-facing failure: printed as one line, exit code 2, no traceback."""
+
+
+def environment_config(name: str) -> EnvironmentConfig:
+    """The validated config of ``name``, or a one-line CommandError naming what is wrong."""
+    try:
+        return load_environment(name)
+    except ConfigError as error:
+        raise CommandError(str(error)) from error
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.core import aws
-from lambdas.core.config import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, load_environment
+from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig
 from lambdas.hooks import codedeploy, state
 from lambdas.hooks.policy import Approval
-from tollgate.cli import CommandError
+from tollgate.cli import CommandError, environment_config
 
 
 def record_deployment_approval(
@@ -69,10 +69,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_environment(args.env)
-    except ConfigError as error:
-        raise CommandError(str(error)) from error
+    config = environment_config(args.env)
     if not config.deployment.requires_approval:
         print(f"note: {config.name} does not require approvals; recording it anyway", file=sys.stderr)
     with ExitStack() as stack:

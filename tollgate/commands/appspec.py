@@ -12,9 +12,9 @@ import re
 import sys
 from typing import Any
 
-from lambdas.core.config import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, Hook, Strategy, load_environment
+from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig, Hook, Strategy
 from lambdas.hooks.naming import hook_function_arn, hook_function_name
-from tollgate.cli import CommandError
+from tollgate.cli import CommandError, environment_config
 
 TASK_DEFINITION_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/[A-Za-z0-9_-]{1,255}:\d+$")
 
@@ -71,10 +71,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_environment(args.env)
-    except ConfigError as error:
-        raise CommandError(str(error)) from error
+    config = environment_config(args.env)
     appspec = build_ecs_appspec(config, args.service, args.task_definition, function_names=args.function_names)
     json.dump(appspec, sys.stdout, indent=2)
     sys.stdout.write("\n")

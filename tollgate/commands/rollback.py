@@ -24,9 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from lambdas.core import aws
-from lambdas.core.config import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, Strategy, load_environment
+from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig, Strategy
 from lambdas.rollback.operator import OperatorRollbackPlan, OperatorRollbackRequest, RollbackType, request_event
-from tollgate.cli import CommandError
+from tollgate.cli import CommandError, environment_config
 
 _SHOWN_PARAMS = 6
 
@@ -72,10 +72,7 @@ def build_request(args: argparse.Namespace, config: EnvironmentConfig) -> Operat
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_environment(args.environment)
-    except ConfigError as error:
-        raise CommandError(str(error)) from error
+    config = environment_config(args.environment)
     request = build_request(args, config)
     if args.live:
         return _run_live(request, args)

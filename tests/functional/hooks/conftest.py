@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.cloudwatch import models as cloudwatch_models
 
 from lambdas.core.config import Hook, load_environment
 from lambdas.core.settings import settings
@@ -19,23 +17,6 @@ from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.seed import appspec_revision, seed_environment
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.lms_service import LmsService
-
-
-@pytest.fixture
-def percentiles_in_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2 answers GetMetricData with p99 by crashing; give it nearest-rank percentiles for these tests."""
-    original = cloudwatch_models.Statistics.get_statistics_for_type
-
-    def with_percentiles(self: Any, stat: str) -> Any:
-        if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
-            values = sorted(self.metric_single_values_list)
-            if not values:
-                return None
-            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
-            return values[rank - 1]
-        return original(self, stat)
-
-    monkeypatch.setattr(cloudwatch_models.Statistics, "get_statistics_for_type", with_percentiles)
 
 
 @dataclass

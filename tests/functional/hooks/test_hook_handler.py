@@ -168,7 +168,6 @@ def test_production_needs_an_approval_before_traffic_moves(hook_world: Any, appr
 )
 def test_metric_gate_judges_the_green_target_group(  # noqa: PLR0917 - one parameter per table column
     hook_world: Any,
-    percentiles_in_moto: None,
     environment: str,
     requests: int,
     errors: int,

@@ -6,7 +6,6 @@ depend on pytest. The embedded AWS must be running (``EmbeddedAws`` started) bef
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from typing import Any
 
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, load_environment
-from lambdas.core.settings import settings
 from lambdas.rollback.alarms import AlarmKind, alarm_name
 from tests.unit.rollback.builders import alarm_state_change, deployment_state_change
 from tollgate.commands.rollback import backdate_database_backups
@@ -24,6 +22,7 @@ from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.seed import SeededEnvironment, create_succeeded_deployment, seed_environment
 from tollgate.embedded_aws.tables import IDEMPOTENCY_TABLE, STATE_TABLE, create_tollgate_tables
 from tollgate.local.context import LocalLambdaContext
+from tollgate.local.invoke import function_environment
 
 __all__ = [
     "AwsCall",
@@ -192,25 +191,17 @@ def rollback_scenario(
         # moto marks a new ECS service's deployment COMPLETED when this many tasks "run".
         "MOTO_ECS_SERVICE_RUNNING": "2" if ecs_deployments_completed else "0",
     }
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    settings.cache_clear()
     recorder = CallRecorder()
-    try:
-        # botocore clients copy the session's hooks when created: install the recorder on a fresh session first.
-        aws.reset()
-        recorder.install()
-        create_tollgate_tables(aws.client("dynamodb"))
-        aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
-        seeded = seed_environment(config)
-        backdate_database_backups(config, seeded.account_id, seeded.region)
-        recorder.clear()
-        yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
-    finally:
-        recorder.uninstall()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        settings.cache_clear()
+    with function_environment(values):
+        try:
+            # botocore clients copy the session's hooks when created: install the recorder on a fresh session first.
+            aws.reset()
+            recorder.install()
+            create_tollgate_tables(aws.client("dynamodb"))
+            aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
+            seeded = seed_environment(config)
+            backdate_database_backups(config, seeded.account_id, seeded.region)
+            recorder.clear()
+            yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
+        finally:
+            recorder.uninstall()
