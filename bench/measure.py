@@ -39,7 +39,7 @@ def _fresh_interpreter(code: str) -> str:
         text=True,
         check=True,
         cwd=REPO_ROOT,
-        env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
+        env={"POWERTOOLS_TRACE_DISABLED": "true", "PYDANTIC_DISABLE_PLUGINS": "__all__", "PATH": ""},
     )
     return out.stdout.strip().splitlines()[-1]
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags, aws_lambda
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.health import TollgateHealth
 from stacks.constructs.hooks import DeploymentHooks
 from stacks.constructs.notifier import Notifier
 from stacks.constructs.rollback import Rollback
@@ -29,6 +30,8 @@ class TollgateStack(Stack):
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
         Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
+        functions = [c for c in self.node.find_all() if isinstance(c, aws_lambda.Function)]
+        self.health = TollgateHealth(self, "Health", shared=self.shared, config=config, functions=functions)
 
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
         CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")

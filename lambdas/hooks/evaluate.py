@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lambdas.core.config import EnvironmentConfig, Hook
-from lambdas.hooks import cloudwatch_metrics, codedeploy, secrets, state
+from lambdas.hooks import cloudwatch_metrics, codedeploy, secrets, state, traffic
 from lambdas.hooks.deadline import Deadline
 from lambdas.hooks.flows import Sender, run_flows
 from lambdas.hooks.http_client import send_http
@@ -31,6 +31,7 @@ class HookPorts:
 
     describe_deployment: Callable[[str], codedeploy.DeploymentTarget] = codedeploy.describe_deployment
     find_approval: Callable[[str, str], Approval | None] = state.find_approval
+    find_replacement_target_group: Callable[[EnvironmentConfig, Hook, str], str] = traffic.find_replacement_target_group
     fetch_metrics: Callable[..., TargetGroupMetrics] = cloudwatch_metrics.fetch_target_group_metrics
     load_synthetic_user: Callable[[str], secrets.SyntheticUser] = secrets.load_synthetic_user
     send: Sender = send_http
@@ -65,15 +66,8 @@ def run_checks(
             raise MissingStateTableError("the approval gate needs TOLLGATE_STATE_TABLE")
         approval = ports.find_approval(state_table, deployment_id)
         results.append(judge_approval(approval, deployment_id=deployment_id, environment=config.name))
-    if plan.metric_gate_target_group:
-        window = timedelta(minutes=config.thresholds.evaluation_window_minutes)
-        metrics = ports.fetch_metrics(
-            load_balancer=config.lms.load_balancer,
-            target_group=plan.metric_gate_target_group,
-            start=now - window,
-            end=now,
-        )
-        results.append(judge_target_group_health(metrics, config.thresholds))
+    if plan.metric_gate:
+        results.append(run_metric_gate(plan, config=config, now=now, ports=ports))
     if plan.flow_runs:
         variables: dict[str, str] = {}
         hidden: frozenset[str] = frozenset()
@@ -92,6 +86,25 @@ def run_checks(
             )
         )
     return tuple(results)
+
+
+def run_metric_gate(plan: CheckPlan, *, config: EnvironmentConfig, now: datetime, ports: HookPorts) -> CheckResult:
+    """Judge the target group the ALB routes the new release's traffic to; if that is unknown, fail."""
+    try:
+        target_group = ports.find_replacement_target_group(config, plan.hook, plan.service)
+    except traffic.TrafficError as error:
+        # Never fall back to a fixed group: after a swap it would be the old release's.
+        return CheckResult(
+            name="metric gate",
+            kind=CheckKind.METRIC_GATE,
+            passed=False,
+            reason=f"cannot tell which target group carries the new release of {plan.service}: {error}",
+        )
+    window = timedelta(minutes=config.thresholds.evaluation_window_minutes)
+    metrics = ports.fetch_metrics(
+        load_balancer=config.lms.load_balancer, target_group=target_group, start=now - window, end=now
+    )
+    return judge_target_group_health(metrics, config.thresholds)
 
 
 class MissingStateTableError(Exception):

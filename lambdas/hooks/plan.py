@@ -17,7 +17,8 @@ class CheckPlan:
     hook: Hook
     service: str
     flow_runs: tuple[FlowRun, ...]
-    metric_gate_target_group: str | None
+    # The judged target group is found at run time: blue and green swap roles on every deployment.
+    metric_gate: bool
     approval_gate: bool
     change_freeze_gate: bool
 
@@ -44,16 +45,11 @@ def plan_checks(
         if url is None:
             raise MissingCheckConfigError(f"flow {flow_name}: service {flow.service} has no test_url")
         runs.append(FlowRun(name=flow_name, flow=flow, base_url=base_url_override or url))
-    target_group = None
-    if hook_checks.metric_gate:
-        target_group = config.lms.services[service].target_groups.green
-        if target_group is None:
-            raise MissingCheckConfigError(f"metric gate for {service}: no green target group configured")
     return CheckPlan(
         hook=hook,
         service=service,
         flow_runs=tuple(runs),
-        metric_gate_target_group=target_group,
+        metric_gate=hook_checks.metric_gate,
         approval_gate=hook is Hook.BEFORE_ALLOW_TRAFFIC and config.deployment.requires_approval,
         change_freeze_gate=hook is Hook.BEFORE_INSTALL,
     )

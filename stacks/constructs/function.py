@@ -77,6 +77,8 @@ class TollgateFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"tollgate-{construct_id.lower()}",
                 "POWERTOOLS_METRICS_NAMESPACE": "Tollgate",
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                # Skip scanning installed distributions for pydantic plugins at cold start (none are used).
+                "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 **(environment or {}),
             },
         )

@@ -11,6 +11,13 @@ from stacks.constructs.function import TollgateFunction
 from stacks.constructs.shared import SharedResources
 from stacks.nag import acknowledge
 
+# Describe* of ELBv2 supports no resource-level permissions.
+TRAFFIC_READ_ACTIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+)
+
 
 class DeploymentHooks(Construct):
     """For environments deployed by CodeDeploy: the five hook functions, their least-privilege grants, and the
@@ -63,11 +70,16 @@ class DeploymentHooks(Construct):
                 function.add_to_role_policy(
                     aws_iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
                 )
+                # Which target group carries the new release is read from the ALB's listeners each time.
+                function.add_to_role_policy(
+                    aws_iam.PolicyStatement(actions=list(TRAFFIC_READ_ACTIONS), resources=["*"])
+                )
                 acknowledge(
                     function,
                     "AwsSolutions-IAM5[Resource::*]",
-                    "cloudwatch:GetMetricData supports no resource-level permissions; the metric gate reads "
-                    "the new target group's ALB metrics.",
+                    "cloudwatch:GetMetricData and elasticloadbalancing:DescribeLoadBalancers, DescribeListeners "
+                    "and DescribeRules support no resource-level permissions; the metric gate reads the ALB's "
+                    "listeners to find the target group of the new release, then that group's ALB metrics.",
                 )
             flows = [config.checks.flows[name] for checks in per_service for name in checks.flows]
             if synthetic_user is not None and any(flow.uses_synthetic_user for flow in flows):

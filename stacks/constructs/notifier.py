@@ -12,7 +12,6 @@ from aws_cdk import (
     ArnFormat,
     Duration,
     Stack,
-    aws_cloudwatch,
     aws_events,
     aws_iam,
     aws_secretsmanager,
@@ -82,18 +81,6 @@ class Notifier(Construct):
 
         self.email_subscriptions = self._subscribe_emails(shared.alert_topic, config)
         self.rules = self._subscribe_events(shared, config)
-
-        # Errors left after Lambda's retries land in the DLQ; this alarm says so while it happens.
-        self.errors_alarm = aws_cloudwatch.Alarm(
-            self,
-            "ErrorsAlarm",
-            alarm_description=f"Tollgate {config.name}: notifications are failing (Slack or email); see the DLQ",
-            metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
 
     def _subscribe_emails(self, topic: aws_sns.ITopic, config: EnvironmentConfig) -> list[str]:
         addresses = list(dict.fromkeys(address for route in config.alerts.routes for address in route.emails))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
 from lambdas.core.config import EnvironmentConfig
@@ -103,13 +103,6 @@ def test_least_privilege_reads_the_slack_secret_and_publishes_to_the_alert_topic
     assert len(publish) == 1
     assert "AlertTopic" in str(publish[0]["Resource"])
     assert not any(s["Resource"] == "*" for s in statements if "sns:Publish" in _actions(s))
-
-
-def test_an_alarm_watches_the_notifiers_errors(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1, "Dimensions": Match.any_value()},
-    )
 
 
 def test_codedeploy_revisions_are_readable_only_for_the_lms_deployment_groups(

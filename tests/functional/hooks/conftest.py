@@ -14,9 +14,16 @@ import pytest
 from lambdas.core.config import Hook, load_environment
 from lambdas.core.settings import settings
 from tollgate.embedded_aws import extensions
-from tollgate.embedded_aws.seed import appspec_revision, seed_environment
+from tollgate.embedded_aws.seed import SeededEnvironment, appspec_revision, seed_environment
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.lms_service import LmsService
+
+# Where CodeDeploy has routed each listener when a hook runs (the original group keeps the rest).
+_REPLACEMENT_LISTENERS = {
+    Hook.AFTER_ALLOW_TEST_TRAFFIC: ("test",),
+    Hook.BEFORE_ALLOW_TRAFFIC: ("test",),
+    Hook.AFTER_ALLOW_TRAFFIC: ("test", "production"),
+}
 
 
 @dataclass
@@ -25,13 +32,31 @@ class HookWorld:
     lms: LmsService
     secret_password: str
     monkeypatch: pytest.MonkeyPatch
+    seeded: SeededEnvironment
 
     def use_hook(self, hook: Hook) -> None:
         self.monkeypatch.setenv("TOLLGATE_HOOK", hook.value)
         settings.cache_clear()
 
-    def start_deployment(self, service: str, hook: Hook) -> tuple[str, str]:
-        """A deployment of ``service`` now at ``hook``; returns (deployment id, hook execution id)."""
+    def route(self, service: str, listener: str, *, to: str) -> None:
+        """Send all of ``listener``'s (test/production) traffic for ``service`` to its ``to`` (blue/green) group."""
+        seeded = self.seeded.service(service)
+        rule = seeded.test_rule_arn if listener == "test" else seeded.production_rule_arn
+        arns = {"blue": seeded.blue_target_group_arn, "green": seeded.green_target_group_arn}
+        if rule is None or arns["green"] is None:
+            raise AssertionError(f"{self.environment} has no {listener} rule or no green group for {service}")
+        groups = [{"TargetGroupArn": arn, "Weight": 100 if colour == to else 0} for colour, arn in arns.items()]
+        boto3.client("elbv2").modify_rule(
+            RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
+        )
+
+    def start_deployment(self, service: str, hook: Hook, *, replacement: str = "green") -> tuple[str, str]:
+        """A deployment of ``service`` to its ``replacement`` group, now at ``hook``, with the listeners routed
+        as CodeDeploy routes them by then; returns (deployment id, hook execution id)."""
+        original = "blue" if replacement == "green" else "green"
+        for listener in ("test", "production"):
+            carries_replacement = listener in _REPLACEMENT_LISTENERS.get(hook, ())
+            self.route(service, listener, to=replacement if carries_replacement else original)
         config = load_environment(self.environment)
         deployment_id = boto3.client("codedeploy").create_deployment(
             applicationName=config.lms.codedeploy_application,
@@ -43,10 +68,12 @@ class HookWorld:
         self.use_hook(hook)
         return deployment_id, execution_id
 
-    def put_target_metrics(self, service: str, *, requests: int, errors: int, latency_seconds: float) -> None:
+    def put_target_metrics(
+        self, service: str, *, requests: int, errors: int, latency_seconds: float, colour: str = "green"
+    ) -> None:
         config = load_environment(self.environment)
         dims = [
-            {"Name": "TargetGroup", "Value": config.lms.services[service].target_groups.green},
+            {"Name": "TargetGroup", "Value": getattr(config.lms.services[service].target_groups, colour)},
             {"Name": "LoadBalancer", "Value": config.lms.load_balancer},
         ]
         at = datetime.now(UTC) - timedelta(minutes=1)
@@ -68,7 +95,7 @@ def hook_world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
 
     def build(environment: str) -> HookWorld:
         config = load_environment(environment)
-        seed_environment(config)
+        seeded = seed_environment(config)
         tables = create_tollgate_tables(boto3.client("dynamodb"))
         boto3.client("events").create_event_bus(Name=f"tollgate-{environment}")
         credentials = json.loads(
@@ -87,7 +114,7 @@ def hook_world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
         }.items():
             monkeypatch.setenv(key, value)
         settings.cache_clear()
-        return HookWorld(environment, lms, credentials["password"], monkeypatch)
+        return HookWorld(environment, lms, credentials["password"], monkeypatch, seeded)
 
     yield build
     for lms in running:

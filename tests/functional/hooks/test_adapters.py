@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdas.hooks import secrets, state
+from lambdas.core.config import Hook, load_environment
+from lambdas.hooks import secrets, state, traffic
 from lambdas.hooks.http_client import HttpRequest, HttpRequestError, send_http
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.lms_service import LmsService
@@ -85,3 +86,29 @@ def test_http_client_times_out() -> None:
         lms.faults.delay_seconds = 1.0
         with pytest.raises(HttpRequestError, match="no response"):
             send_http(HttpRequest("GET", f"{lms.base_url}/api/health"), 0.2)
+
+
+@pytest.mark.parametrize("replacement", ["blue", "green"])
+@pytest.mark.parametrize(
+    ("hook", "carrying_listeners"),
+    [
+        (Hook.AFTER_ALLOW_TEST_TRAFFIC, ("test",)),
+        (Hook.BEFORE_ALLOW_TRAFFIC, ("test",)),
+        (Hook.AFTER_ALLOW_TRAFFIC, ("test", "production")),
+    ],
+)
+def test_the_replacement_target_group_is_read_from_the_seeded_alb(
+    hook_world: Any, hook: Hook, carrying_listeners: tuple[str, ...], replacement: str
+) -> None:
+    # Given the seeded staging ALB, routed as CodeDeploy routes it when `hook` runs for a release on `replacement`
+    world = hook_world("staging")
+    original = "green" if replacement == "blue" else "blue"
+    for listener in ("test", "production"):
+        world.route("backend", listener, to=replacement if listener in carrying_listeners else original)
+    config = load_environment("staging")
+
+    # When the hooks' adapter looks for the replacement
+    dimension = traffic.find_replacement_target_group(config, hook, "backend")
+
+    # Then it is the replacement's CloudWatch dimension value from the config
+    assert dimension == getattr(config.lms.services["backend"].target_groups, replacement)

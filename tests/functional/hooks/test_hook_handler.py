@@ -310,3 +310,76 @@ def test_synthetic_users_password_never_appears_in_logs(hook_world: Any) -> None
     assert "Hook verdict" in logs
     assert "sign in" in logs
     assert world.secret_password not in logs
+
+
+@pytest.mark.parametrize(
+    ("replacement", "bad", "expected"),
+    [
+        ("blue", "blue", "Failed"),
+        ("blue", "green", "Succeeded"),
+        ("green", "green", "Failed"),
+        ("green", "blue", "Succeeded"),
+    ],
+    ids=["blue-new-and-bad", "blue-new-green-old-bad", "green-new-and-bad", "green-new-blue-old-bad"],
+)
+def test_metric_gate_judges_whichever_group_carries_the_new_release(
+    hook_world: Any, replacement: str, bad: str, expected: str
+) -> None:
+    # Given a deployment whose new release runs on `replacement` (blue from the second deployment on),
+    # with failing numbers on `bad` and healthy ones on the other group
+    world = hook_world("production")
+    for colour in ("blue", "green"):
+        errors = 100 if colour == bad else 0
+        world.put_target_metrics("frontend", requests=1000, errors=errors, latency_seconds=0.2, colour=colour)
+    deployment_id, execution_id = world.start_deployment("frontend", Hook.AFTER_ALLOW_TRAFFIC, replacement=replacement)
+
+    # When AfterAllowTraffic runs
+    result = invoke(world, Hook.AFTER_ALLOW_TRAFFIC, deployment_id, execution_id)
+
+    # Then the numbers of the group the production listener sends traffic to decide, reported once
+    assert result["decision"] == expected, result["reason"]
+    assert [r.status for r in reports(deployment_id)] == [expected]
+    if expected == "Failed":
+        assert "metric gate: 5xx rate 10.00% > 1%" in result["reason"]
+
+
+def test_metric_gate_fails_when_the_alb_does_not_forward_to_the_service(hook_world: Any) -> None:
+    # Given healthy numbers on green, but a production rule that forwards to the other service's groups only
+    world = hook_world("production")
+    world.put_target_metrics("frontend", requests=1000, errors=0, latency_seconds=0.2)
+    deployment_id, execution_id = world.start_deployment("frontend", Hook.AFTER_ALLOW_TRAFFIC)
+    backend = world.seeded.service("backend")
+    boto3.client("elbv2").modify_rule(
+        RuleArn=world.seeded.service("frontend").production_rule_arn,
+        Actions=[
+            {
+                "Type": "forward",
+                "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": backend.blue_target_group_arn, "Weight": 1}]},
+            }
+        ],
+    )
+
+    # When AfterAllowTraffic runs
+    result = invoke(world, Hook.AFTER_ALLOW_TRAFFIC, deployment_id, execution_id)
+
+    # Then the gate fails with the reason instead of judging a guessed group
+    assert result["decision"] == "Failed"
+    assert "cannot tell which target group carries the new release of frontend" in result["reason"]
+    assert "production listener forwards to none of lms-prod-frontend-blue, lms-prod-frontend-green" in result["reason"]
+    assert [r.status for r in reports(deployment_id)] == ["Failed"]
+
+
+def test_metric_gate_fails_when_the_load_balancer_cannot_be_read(hook_world: Any) -> None:
+    # Given healthy numbers on green, but the LMS's load balancer is gone
+    world = hook_world("production")
+    world.put_target_metrics("frontend", requests=1000, errors=0, latency_seconds=0.2)
+    deployment_id, execution_id = world.start_deployment("frontend", Hook.AFTER_ALLOW_TRAFFIC)
+    boto3.client("elbv2").delete_load_balancer(LoadBalancerArn=world.seeded.load_balancer_arn)
+
+    # When AfterAllowTraffic runs
+    result = invoke(world, Hook.AFTER_ALLOW_TRAFFIC, deployment_id, execution_id)
+
+    # Then the gate fails, naming the ELB error
+    assert result["decision"] == "Failed"
+    assert "cannot tell which target group" in result["reason"]
+    assert "LoadBalancerNotFound" in result["reason"]

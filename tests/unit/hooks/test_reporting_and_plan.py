@@ -87,11 +87,11 @@ def test_plan_follows_the_config_per_hook_and_service() -> None:
     traffic = plan_checks(config, Hook.AFTER_ALLOW_TRAFFIC, "frontend", base_url_override="http://127.0.0.1:9")
     gate = plan_checks(config, Hook.BEFORE_ALLOW_TRAFFIC, "backend")
     install = plan_checks(config, Hook.BEFORE_INSTALL, "backend")
-    # Then flows target the right listener, the metric gate reads green, policy gates sit where they belong
+    # Then flows target the right listener, the metric gate runs where configured, policy gates sit where they belong
     assert [r.base_url for r in test_traffic.flow_runs] == [config.lms.services["backend"].test_url] * 2
     assert test_traffic.uses_synthetic_user
     assert [r.base_url for r in traffic.flow_runs] == ["http://127.0.0.1:9"]
-    assert traffic.metric_gate_target_group == config.lms.services["frontend"].target_groups.green
+    assert traffic.metric_gate and not test_traffic.metric_gate
     assert gate.approval_gate and not gate.change_freeze_gate
     assert install.change_freeze_gate and not install.approval_gate
     assert not plan_checks(load_environment("staging"), Hook.BEFORE_ALLOW_TRAFFIC, "backend").approval_gate

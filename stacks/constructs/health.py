@@ -1,0 +1,82 @@
+"""Tollgate watching itself: its own failures reach people without going through Tollgate.
+
+The notifier cannot report that the notifier is failing, so these alarms publish straight to an
+operations topic whose email subscribers are the environment's critical-route addresses: an event
+parked in the dead-letter queue, or any Tollgate function erroring, pages someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, aws_cloudwatch, aws_cloudwatch_actions, aws_lambda, aws_sns, aws_sns_subscriptions
+from constructs import Construct
+
+from lambdas.core.config import EnvironmentConfig, Severity
+from stacks.constructs.shared import SharedResources
+
+
+def critical_emails(config: EnvironmentConfig) -> list[str]:
+    """Addresses of every route that hears critical events, once each."""
+    return list(
+        dict.fromkeys(
+            address
+            for route in config.alerts.routes
+            if Severity.CRITICAL in route.severities
+            for address in route.emails
+        )
+    )
+
+
+class TollgateHealth(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shared: SharedResources,
+        config: EnvironmentConfig,
+        functions: Sequence[aws_lambda.IFunction],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = aws_sns.Topic(
+            self,
+            "OperationsTopic",
+            display_name=f"Tollgate {config.name} operations",
+            master_key=shared.key,
+            enforce_ssl=True,
+        )
+        for address in critical_emails(config):
+            self.topic.add_subscription(aws_sns_subscriptions.EmailSubscription(address))
+        action = aws_cloudwatch_actions.SnsAction(self.topic)
+
+        prefix = f"tollgate-{config.name}-tollgate"
+        dead_letters = aws_cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_name=f"{prefix}-dead-letters",
+            alarm_description=f"Tollgate {config.name}: events or invocations were given up on; read the DLQ",
+            metric=shared.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarms = [dead_letters]
+        for index, function in enumerate(functions):
+            self.alarms.append(
+                aws_cloudwatch.Alarm(
+                    self,
+                    f"ErrorsAlarm{index}",
+                    alarm_description=f"Tollgate {config.name}: a Tollgate function is failing (retried, then DLQ)",
+                    metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
