@@ -102,3 +102,46 @@ def test_hooks_may_report_only_to_their_own_deployment_groups(
         hook for hook in Hook if any(c.metric_gate for c in environment_config.checks.hooks.get(hook, {}).values())
     ]
     assert len(metric_readers) == len(gated)
+
+
+def test_metric_gated_hooks_may_read_the_albs_routing(
+    bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
+) -> None:
+    # Given an environment's hooks
+    DeploymentHooks(bare_stack, "Hooks", shared=shared_resources, config=environment_config)
+    template = Template.from_stack(bare_stack)
+
+    # Then exactly the hooks with a metric gate may describe the ALB's load balancers, listeners and rules
+    # (Describe* has no resource-level permissions, so on "*")
+    readers = template.find_resources(
+        "AWS::IAM::Policy",
+        {
+            "Properties": {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Action": [
+                                        "elasticloadbalancing:DescribeLoadBalancers",
+                                        "elasticloadbalancing:DescribeListeners",
+                                        "elasticloadbalancing:DescribeRules",
+                                    ],
+                                    "Effect": "Allow",
+                                    "Resource": "*",
+                                }
+                            )
+                        ]
+                    )
+                }
+            }
+        },
+    )
+    gated = [
+        hook for hook in Hook if any(c.metric_gate for c in environment_config.checks.hooks.get(hook, {}).values())
+    ]
+    assert len(readers) == len(gated)
+    if environment_config.deployment.strategy is not Strategy.ROLLING:
+        assert gated, "a blue/green environment without a metric gate would not test this grant"
+    # And no hook may change the ALB
+    assert "elasticloadbalancing:Modify" not in str(template.find_resources("AWS::IAM::Policy"))
