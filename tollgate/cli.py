@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "tollgate.commands.appspec",
     "tollgate.commands.approve",
     "tollgate.commands.rollback",
+    "tollgate.commands.simulate",
 )
 
 
@@ -52,4 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m tollgate.cli`: use the package's module so CommandError is the one commands raise.
+    from tollgate.cli import main as package_main
+
+    sys.exit(package_main())

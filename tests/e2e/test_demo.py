@@ -30,3 +30,9 @@ def test_demo_replays_every_sample_and_writes_reports_and_messages(
         assert all(m["payload"]["blocks"] for m in messages["slack"])
     assert sent == sum(s["notifications"] for s in summary)
     assert sent > 0
+    # And whole deployments were played: the healthy one succeeded, the faulty one rolled back
+    healthy = json.loads((tmp_path / "simulate-staging-backend-none.json").read_text())
+    faulty = json.loads((tmp_path / "simulate-staging-backend-5xx.json").read_text())
+    assert (healthy["status"], healthy["rolled_back"]) == ("Succeeded", False)
+    assert (faulty["status"], faulty["rolled_back"]) == ("Failed", True)
+    assert "== whole deployments ==" in out

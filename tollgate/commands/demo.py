@@ -1,7 +1,8 @@
 """``tollgate demo``: the main job on the embedded AWS.
 
-For now it replays every sample in ``events/`` on its environment and writes each report, the
-Slack messages and the emails to the output folder.
+It replays every sample in ``events/`` on its environment, then plays whole CodeDeploy blue/green
+deployments (healthy, faulty, production with approval), and writes each report, the Slack messages
+and the emails to the output folder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from lambdas.core.config import ENVIRONMENT_NAMES
 from tollgate.cli import CommandError
 from tollgate.commands.replay import render
+from tollgate.commands.simulate import render as render_simulation
 from tollgate.local.replay import EventError, environment_for, local_world, read_event
+from tollgate.local.simulation import SimulationError, simulate_deployment
 from tollgate.local.template import REPO_ROOT
 
 EVENTS_DIR = REPO_ROOT / "events"
@@ -83,4 +86,31 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     errors = [s for s in summary if s["decision"] == "error"]
     sys.stdout.write(f"\n{len(summary)} events replayed, {len(errors)} errors; reports in {args.out}/\n")
-    return 1 if errors else 0
+    simulations = _simulate_deployments(args.out)
+    return 1 if errors or not simulations else 0
+
+
+# Whole deployments played by the local CodeDeploy driver with the real hooks, notifier and rollback:
+# a healthy staging release, one whose backend answers 5xx, and an approved production release.
+DEMO_DEPLOYMENTS = (
+    ("staging", "backend", "none", False),
+    ("staging", "backend", "5xx", False),
+    ("production", "frontend", "none", True),
+)
+
+
+def _simulate_deployments(out: Path) -> bool:
+    sys.stdout.write("\n== whole deployments ==\n")
+    results = []
+    for environment, service, fault, approve in DEMO_DEPLOYMENTS:
+        try:
+            simulation = simulate_deployment(environment, service, fault=fault, approve=approve)
+        except SimulationError as error:
+            raise CommandError(f"simulating {service} on {environment}: {error}") from error
+        sys.stdout.write(f"-- fault: {fault}{', approved' if approve else ''}\n{render_simulation(simulation)}")
+        name = f"simulate-{environment}-{service}-{fault}"
+        (out / f"{name}.json").write_text(
+            json.dumps(simulation.as_dict(), indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        results.append(simulation)
+    return all(r.status in {"Succeeded", "Failed", "Stopped"} for r in results)

@@ -1,0 +1,260 @@
+"""Simulate one whole CodeDeploy ECS blue/green deployment of an LMS service on the embedded AWS.
+
+One ``local_world``: a deployment of the service's current task definition, with an AppSpec naming the
+environment's ``CodeDeployHook_`` functions, is played by ``CodeDeployEcsDriver``. Every hook runs the real
+hook handler (``LocalWorld.replay`` with the function named), every CodeDeploy state-change event goes
+through the template's rules (notifier, rollback), and every report is kept for the timeline.
+
+The stand-in LMS the hooks check is one this module starts (same synthetic user as the world's), so
+faults can be switched on it without reaching into the world: the world's override is pointed at it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lambdas.core import aws
+from lambdas.core.config import EnvironmentConfig, Hook, Strategy, load_environment
+from lambdas.hooks import state
+from lambdas.hooks.naming import hook_function_name
+from lambdas.hooks.policy import Approval
+from tollgate.embedded_aws.codedeploy_driver import CodeDeployEcsDriver, DeploymentPlay, DriverError
+from tollgate.embedded_aws.seed import appspec_revision, ecs_appspec, synthetic_user_secret_name
+from tollgate.local.deploy import function_environment
+from tollgate.local.lms_service import LmsService
+from tollgate.local.replay import LocalWorld, Report, local_world
+
+FAULTS = ("none", "5xx", "slow", "wrong-json", "refused")
+INJECTED_STATUS = 503
+# Hooks that judge traffic on the replacement target group: its metrics must exist before they run.
+TRAFFIC_HOOKS = frozenset({"AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"})
+SIMULATION_APPROVER = "tollgate-simulate"
+
+
+class SimulationError(Exception):
+    """The simulation cannot run as asked (unknown service or fault, rolling environment, missing hooks)."""
+
+
+@dataclass(frozen=True)
+class SimulationStep:
+    name: str  # a lifecycle hook or a CodeDeploy step (Install, AllowTestTraffic, Ready, AllowTraffic)
+    outcome: str  # Succeeded | Failed | Skipped | Waiting
+    detail: str = ""
+    verdict: str = ""  # the hook handler's own reason, for hooks that ran
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "outcome": self.outcome, "detail": self.detail, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class TriggeredReport:
+    """What one hook invocation or one state-change event caused, in the order it happened."""
+
+    trigger: str  # "hook AfterInstall" or "event START"
+    report: Report
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"trigger": self.trigger, **self.report.as_dict()}
+
+
+@dataclass
+class Simulation:
+    environment: str
+    service: str
+    fault: str
+    approved: bool
+    deployment_id: str = ""
+    status: str = ""
+    rolled_back: bool = False
+    rollback_deployment_id: str | None = None
+    steps: list[SimulationStep] = field(default_factory=list)
+    reports: list[TriggeredReport] = field(default_factory=list)
+
+    @property
+    def notifications(self) -> list[dict[str, Any]]:
+        return [n for r in self.reports for n in r.report.notifications]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "service": self.service,
+            "fault": self.fault,
+            "approved": self.approved,
+            "deployment_id": self.deployment_id,
+            "status": self.status,
+            "rolled_back": self.rolled_back,
+            "rollback_deployment_id": self.rollback_deployment_id,
+            "steps": [s.as_dict() for s in self.steps],
+            "reports": [r.as_dict() for r in self.reports],
+        }
+
+
+def check_request(config: EnvironmentConfig, service: str, fault: str) -> None:
+    """Refuse what cannot be simulated, before anything is brought up."""
+    if config.deployment.strategy is Strategy.ROLLING or not config.lms.codedeploy_application:
+        raise SimulationError(f"{config.name} uses rolling ECS updates: there is no CodeDeploy deployment to simulate")
+    lms_service = config.lms.services.get(service)
+    if lms_service is None:
+        raise SimulationError(f"{config.name} has no service '{service}' (known: {', '.join(config.lms.services)})")
+    if not lms_service.deployment_group:
+        raise SimulationError(f"{config.name}'s {service} has no CodeDeploy deployment group")
+    if fault not in FAULTS:
+        raise SimulationError(f"unknown fault '{fault}' (known: {', '.join(FAULTS)})")
+
+
+def simulate_deployment(environment: str, service: str, *, fault: str = "none", approve: bool = False) -> Simulation:
+    """Play one blue/green deployment of ``service`` in ``environment`` and tell what happened."""
+    config = load_environment(environment)
+    check_request(config, service, fault)
+    simulation = Simulation(environment=config.name, service=service, fault=fault, approved=approve)
+    with local_world(config.name) as world, _stand_in_lms(world) as lms:
+        hooks = hook_functions(world, config)
+        simulation.deployment_id = _create_deployment(config, service, hooks)
+        if approve:
+            _record_approval(world, config, simulation.deployment_id)
+        _inject_fault(lms, config, service, fault)
+        verdicts: dict[str, str] = {}
+
+        def invoke_hook(hook: str, function_name: str, payload: dict[str, str]) -> None:
+            if hook in TRAFFIC_HOOKS and fault == "none":
+                put_healthy_target_metrics(config, service)
+            report = world.replay(payload, function=function_name)
+            simulation.reports.append(TriggeredReport(f"hook {hook}", report))
+            verdicts[hook] = report.results[0]["reason"] if report.results else report.reason
+
+        def emit_event(event: dict[str, Any]) -> None:
+            report = world.replay(event)
+            simulation.reports.append(TriggeredReport(f"event {event['detail']['state']}", report))
+
+        driver = CodeDeployEcsDriver(invoke_hook=invoke_hook, emit_event=emit_event)
+        try:
+            play = _play_to_the_end(driver, simulation.deployment_id)
+        except DriverError as error:
+            raise SimulationError(str(error)) from error
+        simulation.status = play.status
+        simulation.rollback_deployment_id = play.rollback_deployment_id
+        # The driver puts traffic back on the original task set whenever the deployment fails or is stopped.
+        simulation.rolled_back = play.status in ("Failed", "Stopped")
+        simulation.steps = [
+            SimulationStep(s.name, s.outcome, s.detail, verdicts.get(s.name, "") if s.outcome != "Skipped" else "")
+            for s in play.steps
+        ]
+    return simulation
+
+
+def _play_to_the_end(driver: CodeDeployEcsDriver, deployment_id: str) -> DeploymentPlay:
+    """Play; a deployment waiting in Ready is continued (as the pipeline would) and played on."""
+    play = driver.play(deployment_id)
+    if play.status != "Ready":
+        return play
+    aws.client("codedeploy").continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+    rest = driver.resume(deployment_id)
+    return DeploymentPlay(deployment_id, rest.status, play.steps + rest.steps, rest.rollback_deployment_id)
+
+
+def hook_functions(world: LocalWorld, config: EnvironmentConfig) -> dict[str, str]:
+    """Hook name -> the environment's CodeDeployHook_ function deployed from the template."""
+    names = {f.name for f in world.template.functions.values()}
+    hooks = {hook.value: hook_function_name(config.name, hook) for hook in Hook}
+    missing = sorted(name for name in hooks.values() if name not in names)
+    if missing:
+        raise SimulationError(f"Tollgate-{config.name} deploys no hook function {', '.join(missing)}")
+    return hooks
+
+
+def _create_deployment(config: EnvironmentConfig, service: str, hooks: dict[str, str]) -> str:
+    lms_service = config.lms.services[service]
+    ecs = aws.client("ecs")
+    task_definition = ecs.describe_services(cluster=config.lms.ecs_cluster, services=[lms_service.ecs_service])[
+        "services"
+    ][0]["taskDefinition"]
+    content = ecs_appspec(task_definition, lms_service.container_name, lms_service.container_port, hooks)
+    deployment_id: str = aws.client("codedeploy").create_deployment(
+        applicationName=config.lms.codedeploy_application,
+        deploymentGroupName=lms_service.deployment_group,
+        revision=appspec_revision(content),
+        description=f"tollgate simulate: {service} {task_definition.rsplit('/', 1)[-1]}",
+    )["deploymentId"]
+    return deployment_id
+
+
+def _record_approval(world: LocalWorld, config: EnvironmentConfig, deployment_id: str) -> None:
+    spec = world.template.function_by_name(hook_function_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC))
+    table = (
+        function_environment(world.template, spec.logical_id, world.stack).get("TOLLGATE_STATE_TABLE") if spec else None
+    )
+    if not table:
+        raise SimulationError(f"Tollgate-{config.name}'s BeforeAllowTraffic hook has no TOLLGATE_STATE_TABLE")
+    approval = Approval(
+        deployment_id=deployment_id,
+        environment=config.name,
+        approved_by=SIMULATION_APPROVER,
+        approved_at=datetime.now(UTC),
+        reason="approved for the simulation (--approve)",
+    )
+    try:
+        state.record_approval(table, approval)
+    except state.StateError as error:
+        raise SimulationError(f"cannot record the approval: {error}") from error
+
+
+@contextmanager
+def _stand_in_lms(world: LocalWorld) -> Iterator[LmsService]:
+    """A stand-in LMS of our own (same synthetic user), which the hooks are pointed at."""
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=synthetic_user_secret_name(world.config.name))
+    user = json.loads(secret["SecretString"])
+    with LmsService(username=user["username"], password=user["password"]) as lms:
+        world.environment_overrides["TOLLGATE_SYNTHETICS_BASE_URL"] = lms.base_url
+        yield lms
+
+
+def _inject_fault(lms: LmsService, config: EnvironmentConfig, service: str, fault: str) -> None:
+    if fault == "5xx":
+        lms.faults.status = INJECTED_STATUS
+    elif fault == "slow":
+        lms.faults.delay_seconds = slow_delay_seconds(config, service)
+    elif fault == "wrong-json":
+        lms.faults.wrong_json = True
+    elif fault == "refused":
+        lms.stop()
+
+
+def slow_delay_seconds(config: EnvironmentConfig, service: str) -> float:
+    """Slower than every latency budget of the service's flows, yet within the request timeout."""
+    budgets = [
+        step.latency_budget_ms
+        for flow in config.checks.flows.values()
+        if flow.service == service
+        for step in flow.steps
+        if step.latency_budget_ms
+    ]
+    wanted = max(budgets, default=1000) / 1000 + 0.5
+    return min(wanted, max(config.checks.request_timeout_seconds - 1, 0.5))
+
+
+def put_healthy_target_metrics(config: EnvironmentConfig, service: str) -> None:
+    """A minute of healthy ALB metrics for the replacement (green) target group, so metric gates have data.
+
+    A fresh world routes every service's production rule to blue, so green is the replacement.
+    """
+    green = config.lms.services[service].target_groups.green
+    if not green:
+        return
+    dimensions = [
+        {"Name": "TargetGroup", "Value": green},
+        {"Name": "LoadBalancer", "Value": config.lms.load_balancer},
+    ]
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {"MetricName": "RequestCount", "Dimensions": dimensions, "Value": 1000.0, "Timestamp": at},
+            {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimensions, "Value": 0.0, "Timestamp": at},
+            {"MetricName": "TargetResponseTime", "Dimensions": dimensions, "Value": 0.05, "Timestamp": at},
+        ],
+    )
