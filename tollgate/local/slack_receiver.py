@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 # A fake token: the local receiver checks chat.postMessage calls carry it.
-LOCAL_BOT_TOKEN = "xoxb-tollgate-local"  # noqa: S105  # nosec B105
+LOCAL_BOT_TOKEN = "tollgate-local-bot-token"  # noqa: S105  # nosec B105
 
 _BLOCK_TYPES = {"header", "section", "context", "actions", "divider", "image", "rich_text", "input", "file", "video"}
 
