@@ -12,6 +12,7 @@ import re
 import sys
 from typing import Any
 
+from lambdas.core.appspec import ecs_appspec
 from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig, Hook, Strategy
 from lambdas.hooks.naming import hook_function_arn, hook_function_name
 from tollgate.cli import CommandError, environment_config
@@ -36,24 +37,12 @@ def build_ecs_appspec(
             return hook_function_name(config.name, hook)
         return hook_function_arn(region=config.region, account=config.account, environment=config.name, hook=hook)
 
-    return {
-        "version": 0.0,
-        "Resources": [
-            {
-                "TargetService": {
-                    "Type": "AWS::ECS::Service",
-                    "Properties": {
-                        "TaskDefinition": task_definition_arn,
-                        "LoadBalancerInfo": {
-                            "ContainerName": lms_service.container_name,
-                            "ContainerPort": lms_service.container_port,
-                        },
-                    },
-                }
-            }
-        ],
-        "Hooks": [{hook.value: target(hook)} for hook in Hook],
-    }
+    return ecs_appspec(
+        task_definition_arn,
+        container_name=lms_service.container_name,
+        container_port=lms_service.container_port,
+        hooks={hook.value: target(hook) for hook in Hook},
+    )
 
 
 def register(subparsers: Any) -> None:

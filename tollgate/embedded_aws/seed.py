@@ -13,7 +13,6 @@ with weights (blue 100, green 0), as CodeDeploy and Tollgate's canary controller
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from lambdas.core import appspec as core_appspec
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
 
@@ -108,31 +108,17 @@ def ecs_appspec(
     unknown = set(hooks or {}) - set(ECS_HOOK_NAMES)
     if unknown:
         raise SeedError(f"unknown ECS lifecycle hooks {sorted(unknown)}; expected some of {ECS_HOOK_NAMES}")
-    spec: dict[str, Any] = {
-        "version": 0.0,
-        "Resources": [
-            {
-                "TargetService": {
-                    "Type": "AWS::ECS::Service",
-                    "Properties": {
-                        "TaskDefinition": task_definition_arn,
-                        "LoadBalancerInfo": {"ContainerName": container_name, "ContainerPort": container_port},
-                    },
-                }
-            }
-        ],
-    }
-    if hooks:
-        spec["Hooks"] = [{name: hooks[name]} for name in ECS_HOOK_NAMES if name in hooks]
+    given = hooks or {}
+    ordered = {name: given[name] for name in ECS_HOOK_NAMES if name in given}
+    spec = core_appspec.ecs_appspec(
+        task_definition_arn, container_name=container_name, container_port=container_port, hooks=ordered
+    )
     return json.dumps(spec)
 
 
 def appspec_revision(content: str) -> dict[str, Any]:
     """A CodeDeploy ``revision`` carrying AppSpec content inline."""
-    return {
-        "revisionType": "AppSpecContent",
-        "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
-    }
+    return core_appspec.appspec_revision(content)
 
 
 class _Seeder:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.core import aws
+from lambdas.core.appspec import appspec_content, appspec_revision, ecs_appspec
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
 from lambdas.rollback.models import DeploymentPhase, DeploymentRecord, DeploymentState
 
@@ -60,30 +60,8 @@ def task_definition_in_appspec(revision: dict[str, Any] | None) -> str | None:
 
 def rollback_appspec(task_definition: str, service: LmsService) -> dict[str, Any]:
     """An AppSpec revision deploying ``task_definition``; no hooks, so the rollback is not held up by a canary."""
-    content = json.dumps(
-        {
-            "version": 0.0,
-            "Resources": [
-                {
-                    "TargetService": {
-                        "Type": "AWS::ECS::Service",
-                        "Properties": {
-                            "TaskDefinition": task_definition,
-                            "LoadBalancerInfo": {
-                                "ContainerName": service.container_name,
-                                "ContainerPort": service.container_port,
-                            },
-                        },
-                    }
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
-    return {
-        "revisionType": "AppSpecContent",
-        "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
-    }
+    spec = ecs_appspec(task_definition, container_name=service.container_name, container_port=service.container_port)
+    return appspec_revision(appspec_content(spec))
 
 
 def _revision_number(task_definition: str | None) -> int | None:
