@@ -48,35 +48,40 @@ class TollgateHealth(Construct):
         )
         for address in critical_emails(config):
             self.topic.add_subscription(aws_sns_subscriptions.EmailSubscription(address))
-        action = aws_cloudwatch_actions.SnsAction(self.topic)
 
-        prefix = f"tollgate-{config.name}-tollgate"
-        dead_letters = aws_cloudwatch.Alarm(
+        self.alarms = [
+            self._page_on_any(
+                "DeadLettersAlarm",
+                shared.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
+                f"Tollgate {config.name}: events or invocations were given up on; read the DLQ",
+                alarm_name=f"tollgate-{config.name}-tollgate-dead-letters",
+            )
+        ]
+        self.alarms.extend(
+            self._page_on_any(
+                f"ErrorsAlarm{index}",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                f"Tollgate {config.name}: a Tollgate function is failing (retried, then DLQ)",
+            )
+            for index, function in enumerate(functions)
+        )
+
+    def _page_on_any(
+        self, construct_id: str, metric: aws_cloudwatch.IMetric, description: str, *, alarm_name: str | None = None
+    ) -> aws_cloudwatch.Alarm:
+        """An alarm on any non-zero value that pages the operations topic."""
+        alarm = aws_cloudwatch.Alarm(
             self,
-            "DeadLettersAlarm",
-            alarm_name=f"{prefix}-dead-letters",
-            alarm_description=f"Tollgate {config.name}: events or invocations were given up on; read the DLQ",
-            metric=shared.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ),
+            construct_id,
+            alarm_name=alarm_name,
+            alarm_description=description,
+            metric=metric,
             threshold=1,
             evaluation_periods=1,
             comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.alarms = [dead_letters]
-        for index, function in enumerate(functions):
-            self.alarms.append(
-                aws_cloudwatch.Alarm(
-                    self,
-                    f"ErrorsAlarm{index}",
-                    alarm_description=f"Tollgate {config.name}: a Tollgate function is failing (retried, then DLQ)",
-                    metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=aws_cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
-                )
-            )
-        for alarm in self.alarms:
-            alarm.add_alarm_action(action)
+        alarm.add_alarm_action(aws_cloudwatch_actions.SnsAction(self.topic))
+        return alarm
