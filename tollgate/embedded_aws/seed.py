@@ -580,6 +580,42 @@ def _create_synthetic_user_secret(seeder: _Seeder) -> str:
     return arn
 
 
+def create_deployment_of(
+    config: EnvironmentConfig,
+    service_name: str,
+    *,
+    task_definition_arn: str | None = None,
+    hooks: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> str:
+    """Create a CodeDeploy deployment of a service (status Created) and return its id.
+
+    Defaults to the task definition the ECS service runs now.
+    """
+    service = config.lms.services.get(service_name)
+    if service is None:
+        raise SeedError(f"environment '{config.name}': no LMS service '{service_name}' in the config")
+    if not config.lms.codedeploy_application or not service.deployment_group:
+        raise SeedError(f"environment '{config.name}': service '{service_name}' has no CodeDeploy deployment group")
+    try:
+        arn = task_definition_arn or str(
+            aws.client("ecs").describe_services(cluster=config.lms.ecs_cluster, services=[service.ecs_service])[
+                "services"
+            ][0]["taskDefinition"]
+        )
+        deployment_id: str = aws.client("codedeploy").create_deployment(
+            applicationName=config.lms.codedeploy_application,
+            deploymentGroupName=service.deployment_group,
+            revision=appspec_revision(ecs_appspec(arn, service.container_name, service.container_port, hooks)),
+            description=description or f"{service_name} {arn.rsplit('/', 1)[-1]}",
+        )["deploymentId"]
+    except ClientError as error:
+        raise SeedError(
+            f"environment '{config.name}': could not create a deployment of {service_name}: {error}"
+        ) from error
+    return deployment_id
+
+
 def create_succeeded_deployment(
     config: EnvironmentConfig,
     seeded: SeededEnvironment,
@@ -596,23 +632,14 @@ def create_succeeded_deployment(
     """
     from tollgate.embedded_aws import extensions  # noqa: PLC0415 - local runtime only
 
-    service = config.lms.services.get(service_name)
-    if service is None:
+    if service_name not in config.lms.services:
         raise SeedError(f"environment '{config.name}': no LMS service '{service_name}' in the config")
-    if not config.lms.codedeploy_application or not service.deployment_group:
-        raise SeedError(f"environment '{config.name}': service '{service_name}' has no CodeDeploy deployment group")
-    arn = task_definition_arn or seeded.service(service_name).current_task_definition_arn
-    content = ecs_appspec(arn, service.container_name, service.container_port, hooks)
-    try:
-        deployment_id: str = aws.client("codedeploy").create_deployment(
-            applicationName=config.lms.codedeploy_application,
-            deploymentGroupName=service.deployment_group,
-            revision=appspec_revision(content),
-            description=f"{service_name} {task_definition_arn or CURRENT_IMAGE_TAG}",
-        )["deploymentId"]
-    except ClientError as error:
-        raise SeedError(
-            f"environment '{config.name}': could not create a deployment of {service_name}: {error}"
-        ) from error
+    deployment_id = create_deployment_of(
+        config,
+        service_name,
+        task_definition_arn=task_definition_arn or seeded.service(service_name).current_task_definition_arn,
+        hooks=hooks,
+        description=f"{service_name} {task_definition_arn or CURRENT_IMAGE_TAG}",
+    )
     extensions.set_deployment_status(deployment_id, "Succeeded")
     return deployment_id

@@ -22,7 +22,7 @@ from moto.events.models import EventPattern
 from lambdas.core import aws as aws_clients
 from lambdas.core.config import EnvironmentConfig, load_all_environments, load_environment
 from tollgate.embedded_aws import extensions
-from tollgate.embedded_aws.seed import SeedError, appspec_revision, ecs_appspec, seed_environment
+from tollgate.embedded_aws.seed import SeedError, create_deployment_of, seed_environment
 from tollgate.embedded_aws.server import LOCAL_ACCOUNT_ID, EmbeddedAws
 from tollgate.local.deploy import LocalStack, deploy_locally, function_environment
 from tollgate.local.invoke import Invocation, invoke_handler
@@ -189,16 +189,10 @@ class LocalWorld:
                 extensions.register_hook_execution(deployment_id, hook, execution_id=execution_id)
 
     def _create_in_progress_deployment(self, deployment_id: str, hook: str) -> None:
-        service_name, service = next((name, s) for name, s in self.config.lms.services.items() if s.deployment_group)
-        task_definition = aws_clients.client("ecs").describe_services(
-            cluster=self.config.lms.ecs_cluster, services=[service.ecs_service]
-        )["services"][0]["taskDefinition"]
-        created = aws_clients.client("codedeploy").create_deployment(
-            applicationName=self.config.lms.codedeploy_application,
-            deploymentGroupName=service.deployment_group,
-            revision=appspec_revision(ecs_appspec(task_definition, service.container_name, service.container_port)),
-            description=f"staged by tollgate replay for {service_name} at {hook}",
-        )["deploymentId"]
+        service_name = next(name for name, s in self.config.lms.services.items() if s.deployment_group)
+        created = create_deployment_of(
+            self.config, service_name, description=f"staged by tollgate replay for {service_name} at {hook}"
+        )
         extensions.adopt_deployment_id(created, deployment_id)
         extensions.set_deployment_status(deployment_id, "InProgress")
 

@@ -24,7 +24,7 @@ from lambdas.hooks import state
 from lambdas.hooks.naming import hook_function_name
 from lambdas.hooks.policy import Approval
 from tollgate.embedded_aws.codedeploy_driver import CodeDeployEcsDriver, DeploymentPlay, DriverError
-from tollgate.embedded_aws.seed import appspec_revision, ecs_appspec, synthetic_user_secret_name
+from tollgate.embedded_aws.seed import create_deployment_of, synthetic_user_secret_name
 from tollgate.local.deploy import function_environment
 from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
@@ -168,19 +168,9 @@ def hook_functions(world: LocalWorld, config: EnvironmentConfig) -> dict[str, st
 
 
 def _create_deployment(config: EnvironmentConfig, service: str, hooks: dict[str, str]) -> str:
-    lms_service = config.lms.services[service]
-    ecs = aws.client("ecs")
-    task_definition = ecs.describe_services(cluster=config.lms.ecs_cluster, services=[lms_service.ecs_service])[
-        "services"
-    ][0]["taskDefinition"]
-    content = ecs_appspec(task_definition, lms_service.container_name, lms_service.container_port, hooks)
-    deployment_id: str = aws.client("codedeploy").create_deployment(
-        applicationName=config.lms.codedeploy_application,
-        deploymentGroupName=lms_service.deployment_group,
-        revision=appspec_revision(content),
-        description=f"tollgate simulate: {service} {task_definition.rsplit('/', 1)[-1]}",
-    )["deploymentId"]
-    return deployment_id
+    return create_deployment_of(
+        config, service, hooks=hooks, description=f"tollgate simulate: {service} (the release the service runs)"
+    )
 
 
 def _record_approval(world: LocalWorld, config: EnvironmentConfig, deployment_id: str) -> None:
