@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,18 +29,15 @@ def test_unimplemented_operation_fails_fast_with_its_name(
 ) -> None:
     # Given a client with Tollgate's retry settings (standard mode, 5 attempts)
     client = aws.client(service)
-    started = time.monotonic()
     # When it calls an operation the embedded AWS lacks
     with pytest.raises(ClientError) as error:
         call(client)
-    elapsed = time.monotonic() - started
     # Then one 400 answer names the operation, with no retries
     response = error.value.response
     assert response["Error"]["Code"] == "NotImplemented"
     assert f"{service}:{operation}" in response["Error"]["Message"]
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert response["ResponseMetadata"]["RetryAttempts"] == 0
-    assert elapsed < 2
 
 
 def test_a_crash_inside_moto_fails_fast(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +46,6 @@ def test_a_crash_inside_moto_fails_fast(embedded_aws: Any, monkeypatch: pytest.M
         raise KeyError("securityGroups")
 
     monkeypatch.setattr(CodeDeployBackend, "list_applications", crash)
-    started = time.monotonic()
     # When a client calls it
     with pytest.raises(ClientError) as error:
         aws.client("codedeploy").list_applications()
@@ -60,4 +55,3 @@ def test_a_crash_inside_moto_fails_fast(embedded_aws: Any, monkeypatch: pytest.M
     assert "codedeploy:ListApplications" in response["Error"]["Message"]
     assert "KeyError" in response["Error"]["Message"]
     assert response["ResponseMetadata"]["RetryAttempts"] == 0
-    assert time.monotonic() - started < 2

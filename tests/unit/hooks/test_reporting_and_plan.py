@@ -125,19 +125,21 @@ def test_config_rejects_checks_that_name_what_does_not_exist(change: Any, messag
 def test_deadline_guard_fails_a_hanging_evaluation_in_time() -> None:
     # Given an evaluation that would hang for 5 s and a deadline 0.3 s away
     release = threading.Event()
+    finished = threading.Event()
 
     def hang() -> Any:
         release.wait(5)
+        finished.set()
         return decide_verdict(())
 
-    started = time.monotonic()
     # When it runs under the guard
     verdict = evaluate_within_deadline(hang, Deadline(at=time.monotonic() + 0.3))
+    # Then the verdict is Failed while the evaluation is still hanging (the guard did not wait for it)
+    still_hanging = not finished.is_set()
     release.set()
-    # Then the verdict is Failed, on time
+    assert still_hanging
     assert verdict.status is ReportStatus.FAILED
     assert "deadline" in verdict.reason
-    assert time.monotonic() - started < 1.5
 
 
 def test_deadline_guard_turns_exceptions_into_failed_verdicts() -> None:
