@@ -27,6 +27,21 @@ class DetailType(StrEnum):
     ALARM_ANNOUNCED = "Alarm Announced"
     APPROVAL_NEEDED = "Approval Needed"
     OPERATOR_ROLLBACK_REQUESTED = "Operator Rollback Requested"
+    # Production release flow (the canary controller and its operators).
+    CANARY_STARTED = "Canary Started"
+    CANARY_PROMOTED = "Canary Promoted"
+    CANARY_ABORTED = "Canary Aborted"
+    APPROVAL_GIVEN = "Approval Given"
+    APPROVAL_REJECTED = "Approval Rejected"
+    APPROVAL_REFUSED = "Approval Refused"
+    APPROVAL_TIMED_OUT = "Approval Timed Out"
+    # Requests from operators (CLI, Slack buttons) carried on the bus to the function that acts.
+    APPROVE_REQUESTED = "Approve Requested"
+    REJECT_REQUESTED = "Reject Requested"
+    CANARY_PROMOTE_REQUESTED = "Canary Promote Requested"
+    CANARY_ABORT_REQUESTED = "Canary Abort Requested"
+    # A further alarm about a deployment whose rollback is already under way: recorded, never paged again.
+    ROLLBACK_JOINED = "Alarm Joined Rollback"
 
 
 class TollgateEvent(BaseModel):
