@@ -44,6 +44,17 @@ class DetailType(StrEnum):
     ROLLBACK_JOINED = "Alarm Joined Rollback"
 
 
+# Requests carried on the bus to the function that acts on them; what that function decides is announced.
+OPERATOR_REQUESTS = frozenset(
+    {
+        DetailType.APPROVE_REQUESTED,
+        DetailType.REJECT_REQUESTED,
+        DetailType.CANARY_PROMOTE_REQUESTED,
+        DetailType.CANARY_ABORT_REQUESTED,
+    }
+)
+
+
 class TollgateEvent(BaseModel):
     """What a Tollgate function decided, with why and the evidence."""
 

@@ -27,6 +27,14 @@ class NotificationKind(StrEnum):
     ALARM = "alarm"
     APPROVAL_NEEDED = "approval_needed"
     OPERATOR_ROLLBACK_REQUESTED = "operator_rollback_requested"
+    CANARY_STARTED = "canary_started"
+    CANARY_PROMOTED = "canary_promoted"
+    CANARY_ABORTED = "canary_aborted"
+    APPROVAL_GIVEN = "approval_given"
+    APPROVAL_REJECTED = "approval_rejected"
+    APPROVAL_REFUSED = "approval_refused"
+    APPROVAL_TIMED_OUT = "approval_timed_out"
+    ROLLBACK_JOINED = "rollback_joined"
 
 
 class Notification(BaseModel):

@@ -75,6 +75,15 @@ _TOLLGATE_KINDS: dict[DetailType, tuple[NotificationKind, Severity | None]] = {
     DetailType.ROLLBACK_SKIPPED: (NotificationKind.ROLLBACK_SKIPPED, Severity.WARNING),
     DetailType.APPROVAL_NEEDED: (NotificationKind.APPROVAL_NEEDED, Severity.WARNING),
     DetailType.OPERATOR_ROLLBACK_REQUESTED: (NotificationKind.OPERATOR_ROLLBACK_REQUESTED, Severity.WARNING),
+    DetailType.CANARY_STARTED: (NotificationKind.CANARY_STARTED, Severity.INFO),
+    DetailType.CANARY_PROMOTED: (NotificationKind.CANARY_PROMOTED, Severity.INFO),
+    DetailType.CANARY_ABORTED: (NotificationKind.CANARY_ABORTED, Severity.CRITICAL),
+    DetailType.APPROVAL_GIVEN: (NotificationKind.APPROVAL_GIVEN, Severity.INFO),
+    DetailType.APPROVAL_REJECTED: (NotificationKind.APPROVAL_REJECTED, Severity.WARNING),
+    DetailType.APPROVAL_REFUSED: (NotificationKind.APPROVAL_REFUSED, Severity.WARNING),
+    DetailType.APPROVAL_TIMED_OUT: (NotificationKind.APPROVAL_TIMED_OUT, Severity.WARNING),
+    # A further alarm about a rollback already under way: threaded for the record, never paged again.
+    DetailType.ROLLBACK_JOINED: (NotificationKind.ROLLBACK_JOINED, Severity.INFO),
 }
 
 # The Tollgate detail-types the notifier's rule on Tollgate's bus subscribes to.
