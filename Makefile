@@ -50,8 +50,10 @@ typecheck: setup
 security: setup
 	$(BIN)/bandit -q -c pyproject.toml -r lambdas stacks tollgate app.py
 
+# Two workers: this machine (and CI) has two cores. Each worker runs its own embedded AWS.
+PYTEST_WORKERS ?= 2
 unit: setup
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
 
 synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk-nag runs in synth)
 	cdk synth --quiet

@@ -25,6 +25,15 @@ if _NODE_BIN.is_dir() and str(_NODE_BIN) not in os.environ.get("PATH", ""):
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Synthesize stale templates once, before any xdist worker starts, so workers never race on cdk.out/."""
+    if hasattr(config, "workerinput"):
+        return
+    from tollgate.local.template import ensure_fresh_templates  # noqa: PLC0415 - only when tests start
+
+    ensure_fresh_templates()
+
+
 @pytest.fixture(scope="session")
 def embedded_aws_server() -> Iterator[Any]:
     with EmbeddedAws() as running:

@@ -11,7 +11,9 @@ import threading
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader, create_loader
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
@@ -23,13 +25,23 @@ _CONFIG = Config(
 _lock = threading.Lock()
 _sessions: list[boto3.session.Session] = []  # at most one: the process's session, created on first use
 _clients: dict[str, Any] = {}
+# Service models parsed once per process: a session reset (the local runtime's, between embedded AWS
+# runs) must not parse every model's JSON again. In Lambda there is one session per container anyway.
+_loaders: list[Loader] = []
 
 
 def session() -> boto3.session.Session:
     """The one boto3 session of this process; local tooling registers botocore event hooks on it."""
     with _lock:
         if not _sessions:
-            _sessions.append(boto3.session.Session())
+            if not _loaders:
+                _loaders.append(create_loader())
+            core = botocore.session.get_session()
+            core.register_component("data_loader", _loaders[0])
+            _sessions.append(boto3.session.Session(botocore_session=core))
+            # boto3 appends its own data folder to the loader's search paths on every new session.
+            paths = _loaders[0].search_paths
+            paths[:] = list(dict.fromkeys(paths))
         return _sessions[0]
 
 

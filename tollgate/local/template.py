@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdas.core.config import ENVIRONMENTS_DIR
+from lambdas.core.config import ENVIRONMENT_NAMES, ENVIRONMENTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_OUT = REPO_ROOT / "cdk.out"
@@ -159,10 +159,19 @@ def synthesize(out_dir: Path = CDK_OUT) -> None:
     app.synth()
 
 
+def _is_stale(path: Path) -> bool:
+    return not path.exists() or path.stat().st_mtime < _newest_source_mtime()
+
+
+def ensure_fresh_templates(out_dir: Path = CDK_OUT) -> None:
+    """Synthesize when any environment's template is missing or older than the sources."""
+    if any(_is_stale(out_dir / f"Tollgate-{name}.template.json") for name in ENVIRONMENT_NAMES):
+        synthesize(out_dir)
+
+
 def load_stack_template(environment: str, out_dir: Path = CDK_OUT, *, synth_if_stale: bool = True) -> StackTemplate:
     path = out_dir / f"Tollgate-{environment}.template.json"
-    stale = not path.exists() or path.stat().st_mtime < _newest_source_mtime()
-    if stale and synth_if_stale:
+    if _is_stale(path) and synth_if_stale:
         synthesize(out_dir)
     if not path.exists():
         raise TemplateError(f"no synthesized template at {path}: run `make synth`")
