@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "tollgate.commands.approve",
     "tollgate.commands.rollback",
     "tollgate.commands.simulate",
+    # `canary judge`; its module also owns the shared `canary` group (canary_subcommands).
+    "tollgate.commands.canary_judge",
 )
 
 
