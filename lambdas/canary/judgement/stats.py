@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 # Terms smaller than this fraction of the running sum no longer change a double.
 _NEGLIGIBLE = 1e-17
+# Longest product _log_beta_ratio sums term by term (a baseline of ~10M requests in one period).
+_EXACT_PRODUCT_UP_TO = 100_000
 
 
 def normal_sf(z: float) -> float:
@@ -77,13 +79,23 @@ def beta_binomial_sf(at_least: int, trials: int, a: float, b: float) -> float:
         return 1.0
     if at_least > trials:
         return 0.0
-    log_pmf0 = math.lgamma(trials + b) + math.lgamma(a + b) - math.lgamma(trials + a + b) - math.lgamma(b)
-    term = math.exp(log_pmf0)
-    below = term
+    log_pmf0 = _log_beta_ratio(a, b, trials)
+    # cdf = pmf(0) * (1 + rest), rest = sum of pmf(k) / pmf(0); 1 - cdf = -expm1(log cdf) keeps a small tail exact
+    # where 1 - sum would cancel.
+    ratio, rest = 1.0, 0.0
     for k in range(at_least - 1):
-        term *= (trials - k) * (k + a) / ((k + 1) * (trials - k - 1 + b))
-        below += term
-    return min(1.0, max(0.0, 1.0 - below))
+        ratio *= (trials - k) * (k + a) / ((k + 1) * (trials - k - 1 + b))
+        rest += ratio
+    return min(1.0, max(0.0, -math.expm1(log_pmf0 + math.log1p(rest))))
+
+
+def _log_beta_ratio(a: float, b: float, trials: int) -> float:
+    """log(B(a, trials + b) / B(a, b)). For a whole a (the judgement's case: a = N_b - r_b + 1, about 1% of the
+    baseline's requests) it is the sum over i < a of log(1 - trials / (trials + b + i)), exact where the
+    difference of four large lgammas would lose about 1e-11 absolute, i.e. 1e-7 relative on a small tail."""
+    if a == math.floor(a) and a <= _EXACT_PRODUCT_UP_TO:
+        return math.fsum(math.log1p(-trials / (trials + b + i)) for i in range(int(a)))
+    return math.lgamma(trials + b) + math.lgamma(a + b) - math.lgamma(trials + a + b) - math.lgamma(b)
 
 
 def poisson_binomial_sf(at_least: int, probabilities: Sequence[float]) -> float:
