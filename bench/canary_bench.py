@@ -39,7 +39,7 @@ def _jittered(raw: dict[str, object], rng: random.Random, periods: int) -> dict[
 
 
 def _write_files(directory: Path) -> list[Path]:
-    rng = random.Random(20)  # noqa: S311 - benchmark data, not secrets
+    rng = random.Random(20)  # benchmark data, not secrets
     samples = [json.loads(p.read_text(encoding="utf-8")) for p in SAMPLES]
     paths = []
     for index in range(FILES):
