@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.canary.judgement import AnalysisFormatError, CanaryAnalysis, MetricSeries, analysis_to_json, parse_analysis
+from lambdas.canary.judgement import (
+    AnalysisFormatError,
+    CanaryAnalysis,
+    MetricSeries,
+    analysis_to_json,
+    judge_canary_step,
+    parse_analysis,
+)
+from lambdas.core.config import load_environment
+from tests.fuzz import hostile_events
 from tests.unit.canary.judgement.helpers import SAMPLES_DIR, sample
 
 
@@ -136,3 +145,19 @@ def analyses(draw: st.DrawFn) -> CanaryAnalysis:
 def test_any_analysis_round_trips_through_json_text(parsed: CanaryAnalysis) -> None:
     # Given any well-formed analysis / When written as JSON text and read back / Then nothing changed
     assert parse_analysis(json.loads(json.dumps(analysis_to_json(parsed)))) == parsed
+
+
+@settings(max_examples=400, deadline=None)
+@given(hostile_events([sample(p.stem) for p in sorted(SAMPLES_DIR.glob("*.json"))]))
+def test_hostile_input_is_refused_or_judged_never_crashes(raw: Any) -> None:
+    # Given a mutated sample or a non-object (wrong types, huge ints, NaN, lone surrogates, deep nesting)
+    try:
+        parsed = parse_analysis(raw)
+    except AnalysisFormatError as error:
+        # Then it is refused with one line naming a field
+        assert str(error) and "\n" not in str(error)
+        return
+    # Or it is well-formed, and the judgement decides it without raising
+    verdict = judge_canary_step(parsed, load_environment("production").canary_analysis)
+    assert verdict.verdict in {"pass", "fail", "inconclusive"}
+    json.dumps(verdict.to_json(), allow_nan=False)

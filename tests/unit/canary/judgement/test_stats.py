@@ -175,3 +175,20 @@ def test_p99_exceedance_probability_matches_simulation() -> None:
     # Then it is the computed null probability, within 4 standard errors
     expected = stats.p99_exceedance_probability(50, 450)
     assert abs(observed - expected) < 4 * math.sqrt(expected * (1 - expected) / trials)
+
+
+def test_edges_return_the_certain_answers() -> None:
+    # No requests on a side: no evidence
+    assert stats.two_proportion_z(0, 0, 3, 100) == (0.0, 1.0)
+    # More canary errors than there are in the table cannot happen: probability 0
+    assert stats.fisher_exact_greater(5, 4, 0, 10) == 0.0
+    # Tails at or below zero successes are certain, beyond the trials impossible
+    assert stats.beta_binomial_sf(0, 10, 1.0, 1.0) == 1.0
+    assert stats.beta_binomial_sf(11, 10, 1.0, 1.0) == 0.0
+
+
+def test_a_huge_baseline_falls_back_to_lgamma_and_still_matches_scipy() -> None:
+    # Given a = N_b - r_b + 1 above the term-by-term product's limit (a baseline of ~20M requests in a period)
+    a, b = 200_001.0, 19_800_000.0
+    expected = scipy_stats.betabinom.sf(10, 1_000, a, b)
+    assert stats.beta_binomial_sf(11, 1_000, a, b) == pytest.approx(expected, rel=1e-6)
