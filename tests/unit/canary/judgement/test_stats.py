@@ -188,7 +188,15 @@ def test_edges_return_the_certain_answers() -> None:
 
 
 def test_a_huge_baseline_falls_back_to_lgamma_and_still_matches_scipy() -> None:
-    # Given a = N_b - r_b + 1 above the term-by-term product's limit (a baseline of ~20M requests in a period)
-    a, b = 200_001.0, 19_800_000.0
+    # Given a = N_b - r_b + 1 above the term-by-term product's limit (a baseline of ~200k requests in a period)
+    a, b = 2_001.0, 198_000.0
     expected = scipy_stats.betabinom.sf(10, 1_000, a, b)
     assert stats.beta_binomial_sf(11, 1_000, a, b) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(("canary", "baseline"), [(150_000, 1_350_000), (500_000, 500_000), (10**9, 9 * 10**9)])
+def test_huge_periods_use_the_normal_approximation_within_a_hundredth(canary: int, baseline: int) -> None:
+    # Given more than a thousand canary requests over the p99 in one period / Then scipy agrees to 1e-2
+    r_c, r_b = stats.p99_rank(canary), stats.p99_rank(baseline)
+    expected = scipy_stats.betabinom.sf(canary - r_c, canary, baseline - r_b + 1, r_b)
+    assert stats.p99_exceedance_probability(canary, baseline) == pytest.approx(expected, abs=1e-2)
