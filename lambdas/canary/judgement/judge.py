@@ -216,8 +216,9 @@ def _latency_check(
             reason += f" (no-data policy: {policy.no_data})"
             return _Judged(CanaryCheck(name, policy.no_data, reason, numbers), for_want_of_traffic=True)
         return _Judged(CanaryCheck(name, "inconclusive", "no p99 data to compare", numbers), for_want_of_traffic=True)
-    canary_p99 = [_p99(canary[i]) for i in usable]
-    baseline_p99 = [_p99(baseline[i]) for i in usable]
+    # `usable` has a p99 on both sides in every period, so these stay aligned.
+    canary_p99 = [v for i in usable if (v := canary[i].p99) is not None]
+    baseline_p99 = [v for i in usable if (v := baseline[i].p99) is not None]
     ratios = [c / max(b, _MIN_P99_SECONDS) for c, b in zip(canary_p99, baseline_p99, strict=True)]
     slower = sum(1 for r in ratios if r > 1 + tolerance)
     null_probabilities = [stats.p99_exceedance_probability(canary[i].requests, baseline[i].requests) for i in usable]
@@ -257,8 +258,3 @@ def _latency_check(
     else:
         why = f"not slower beyond chance (p = {p_value:.2g} >= {alpha:g})"
     return _Judged(CanaryCheck(name, "pass", f"{summary}: {why}", numbers))
-
-
-def _p99(period: _Period) -> float:
-    assert period.p99 is not None  # noqa: S101  # nosec B101 - filtered by the caller
-    return period.p99
