@@ -12,6 +12,8 @@ from lambdas.core.config import ConfigError, EnvironmentConfig, load_environment
 # Modules that define ``register(subparsers)``; each adds one subcommand.
 COMMAND_MODULES = (
     "tollgate.commands.replay",
+    # `canary judge`; its module also owns the shared `canary` group (canary_subcommands).
+    "tollgate.commands.canary_judge",
     "tollgate.commands.demo",
     "tollgate.commands.appspec",
     "tollgate.commands.approve",

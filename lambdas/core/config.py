@@ -8,6 +8,7 @@ Values live in ``lambdas/core/environments/<name>.json``; this module holds the 
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -162,6 +163,40 @@ class Thresholds(_Strict):
     insufficient_data: InsufficientDataOutcome = InsufficientDataOutcome.FAIL
 
 
+class CanaryAnalysisPolicy(_Strict):
+    """How a canary step is judged against the baseline (lambdas/canary/judgement; docs/decisions/0020).
+
+    Every field is read by ``judge_canary_step``; ``tollgate canary judge --env ENV`` applies the same values."""
+
+    # Family-wise false-failure rate of a healthy step: the 5xx and the latency comparisons each run at alpha / 2.
+    alpha: float = Field(default=0.05, gt=0, le=0.2)
+    # Practical significance: the canary fails on 5xx only if its rate exceeds the baseline's by more than this
+    # many percentage points, as well as significantly.
+    error_rate_margin_percent: float = Field(default=0.5, ge=0, le=100)
+    # The canary's p99 may be this much above the baseline's (percent) before it counts as slower.
+    latency_tolerance_percent: float = Field(default=20, ge=0, le=1000)
+    # Fewer requests than these over the compared periods: inconclusive, more traffic needed (extend the bake).
+    min_canary_requests: int = Field(default=100, ge=1)
+    min_baseline_requests: int = Field(default=100, ge=1)
+    # Periods with a p99 on both sides needed before latency is judged (ALB publishes per minute, so with
+    # period_seconds 60 this is minutes of bake); validated below so the latency test can fail at all.
+    min_latency_periods: int = Field(default=6, ge=3, le=1440)
+    # A side with no datapoints at all in the window: fail at once, or inconclusive (wait for traffic; never passes).
+    no_data: Literal["fail", "inconclusive"] = "inconclusive"
+
+    @model_validator(mode="after")
+    def _latency_test_can_fail(self) -> CanaryAnalysisPolicy:
+        # Each period where the canary's p99 beats the baseline's is at best a coin flip under the null (equal
+        # request counts); all N periods beating it has probability 0.5**N, which must be below alpha / 2.
+        needed = math.floor(math.log(self.alpha / 2) / math.log(0.5)) + 1
+        if self.min_latency_periods < needed:
+            raise ValueError(
+                f"min_latency_periods {self.min_latency_periods} is too few for alpha {self.alpha}: even a canary "
+                f"slower in every period could not fail; needs at least {needed}"
+            )
+        return self
+
+
 class AlertRoute(_Strict):
     """Who hears about events of the given severities."""
 
@@ -264,6 +299,7 @@ class EnvironmentConfig(_Strict):
     lms: Lms
     deployment: Deployment
     thresholds: Thresholds
+    canary_analysis: CanaryAnalysisPolicy = Field(default_factory=CanaryAnalysisPolicy)
     alerts: Alerts
     change_freezes: tuple[ChangeFreeze, ...] = ()
     log_retention_days: int = 30
@@ -276,6 +312,12 @@ class EnvironmentConfig(_Strict):
         if days not in LOG_RETENTION_DAYS:
             raise ValueError(f"CloudWatch Logs accepts only {LOG_RETENTION_DAYS}")
         return days
+
+    @model_validator(mode="after")
+    def _production_canary_fails_without_data(self) -> EnvironmentConfig:
+        if self.name == "production" and self.canary_analysis.no_data != "fail":
+            raise ValueError("canary_analysis.no_data must be 'fail' in production (no data never passes a canary)")
+        return self
 
     @model_validator(mode="after")
     def _strategy_has_what_it_needs(self) -> EnvironmentConfig:

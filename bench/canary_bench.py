@@ -1,0 +1,102 @@
+"""`tollgate canary judge` throughput: 1,000 recorded steps judged through the CLI, against reading them bare."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from bench.measure import REPO_ROOT, line
+
+SAMPLES = sorted((REPO_ROOT / "events" / "canary").glob("*.json"))
+FILES = 1_000
+
+
+def _jittered(raw: dict[str, object], rng: random.Random, periods: int) -> dict[str, object]:
+    """A sample stretched to ``periods`` periods with +-10% noise: the same shape, different numbers."""
+    out: dict[str, object] = {k: raw[k] for k in ("service", "step_percent", "period_seconds")}
+    for side in ("baseline", "canary"):
+        series = raw[side]
+        assert isinstance(series, dict)
+        values: dict[str, list[float | int | None]] = {}
+        for key, column in series.items():
+            stretched = [column[i % len(column)] for i in range(periods)]
+            if key == "TargetResponseTime_p99":
+                values[key] = [None if v is None else round(v * rng.uniform(0.9, 1.1), 4) for v in stretched]
+            else:
+                values[key] = [None if v is None else max(0, round(v * rng.uniform(0.9, 1.1))) for v in stretched]
+        # Keep 5xx at or under the requests, as ALB reports them.
+        values["HTTPCode_Target_5XX_Count"] = [
+            None if e is None else min(e, r or 0)
+            for e, r in zip(values["HTTPCode_Target_5XX_Count"], values["RequestCount"], strict=True)
+        ]
+        out[side] = values
+    return out
+
+
+def _write_files(directory: Path) -> list[Path]:
+    rng = random.Random(20)  # benchmark data, not secrets
+    samples = [json.loads(p.read_text(encoding="utf-8")) for p in SAMPLES]
+    paths = []
+    for index in range(FILES):
+        path = directory / f"analysis-{index:04d}.json"
+        periods = rng.choice([8, 15, 30, 60])  # 8 min to an hour of one-minute periods
+        path.write_text(json.dumps(_jittered(samples[index % len(samples)], rng, periods)), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def judge_lines() -> list[str]:
+    from lambdas.canary.judgement import judge_canary_step, parse_analysis  # noqa: PLC0415
+    from lambdas.core.config import load_environment  # noqa: PLC0415
+    from tollgate.cli import build_parser, main  # noqa: PLC0415
+
+    policy = load_environment("production").canary_analysis
+    with tempfile.TemporaryDirectory(prefix="tollgate-canary-bench-") as folder:
+        paths = _write_files(Path(folder))
+
+        started = time.perf_counter()
+        for path in paths:
+            json.loads(path.read_text(encoding="utf-8"))
+        bare = time.perf_counter() - started
+
+        started = time.perf_counter()
+        verdicts: dict[str, int] = {}
+        for path in paths:
+            verdict = judge_canary_step(parse_analysis(json.loads(path.read_text(encoding="utf-8"))), policy)
+            verdicts[verdict.verdict] = verdicts.get(verdict.verdict, 0) + 1
+        pure = time.perf_counter() - started
+
+        sink = io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(sink):
+            codes = [main(["canary", "judge", str(path), "--json"]) for path in paths]
+        command = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in paths:
+            build_parser()
+        parsers = time.perf_counter() - started
+    assert codes == [0] * FILES, "every generated file is well-formed"
+    shown = ", ".join(f"{v} {k}" for k, v in sorted(verdicts.items()))
+    return [
+        line(f"baseline: read + json.loads of {FILES} ANALYSIS files", f"{bare * 1000:.0f} ms"),
+        line(
+            "parse + judge (the live judgement), per file",
+            f"{pure / bare:.1f} x",
+            f"({pure / FILES * 1e6:.0f} us per file; {shown})",
+        ),
+        line(
+            f"`tollgate canary judge --json` in-process, {FILES} files",
+            f"{command / bare:.1f} x",
+            f"({FILES / command:.0f} files/s, {command / FILES * 1e6:.0f} us per file)",
+        ),
+        line(
+            "  of which building tollgate's whole argument parser",
+            f"{parsers / bare:.1f} x",
+            f"({parsers / FILES * 1e6:.0f} us per call; every subcommand's, not judge's)",
+        ),
+    ]
