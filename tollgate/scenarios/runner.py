@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from lambdas.core.config import EnvironmentConfig, Hook, Strategy
 from lambdas.hooks import state
 from lambdas.hooks.policy import Approval
 from lambdas.rollback.adapters.deployments import ROLLBACK_DESCRIPTION_PREFIX
+from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.codedeploy_driver import CodeDeployEcsDriver, DeploymentPlay
 from tollgate.embedded_aws.seed import create_deployment_of, synthetic_user_secret_name
 from tollgate.local.deploy import function_environment
@@ -98,6 +100,7 @@ class _Play:
     # -- the story ------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        _give_the_database_a_backup_history(self.config.lms.rds_cluster)
         self.old_task_definition, self.new_task_definition = self._register_release()
         if self.config.deployment.strategy is Strategy.ROLLING:
             self._play_rolling()
@@ -110,13 +113,24 @@ class _Play:
         self.now = max(self.now, end)
         self.result.duration_seconds = self.now
         self.facts["final_new_percent"] = self._new_percent()
-        self.result.actual = (
-            Outcome.SUCCEEDED.value if self._serving_task_definition() == self.new_task_definition else "rolled-back"
-        )
+        serving = self._serving_task_definition()
+        if serving == self.new_task_definition:
+            self.result.actual = Outcome.SUCCEEDED.value
+        elif serving == self.old_task_definition:
+            self.result.actual = Outcome.ROLLED_BACK.value
+        else:
+            self.result.actual = f"serving {serving.rsplit('/', 1)[-1]} (neither the release nor the one before)"
         self.result.messages = self.world.messages_sent()
 
     def _play_blue_green(self) -> None:
         hooks = hook_functions(self.world, self.config)
+        # The account's history: the running revision was itself deployed and succeeded, so the release's
+        # previousRevision names it (what "redeploy the previous revision" reads), as in a real account.
+        history = create_deployment_of(
+            self.config, self.service, task_definition_arn=self.old_task_definition, description="the running release"
+        )
+        extensions.set_deployment_status(history, "Succeeded")
+        self.played_deployments.add(history)
         deployment_id = create_deployment_of(
             self.config,
             self.service,
@@ -159,21 +173,22 @@ class _Play:
         ecs = aws.client("ecs")
         cluster, name = self.config.lms.ecs_cluster, self.lms_service.ecs_service
         self._apply_faults()
-        described = ecs.update_service(cluster=cluster, service=name, taskDefinition=self.new_task_definition)
-        service = described["service"]
-        deployment_id = next(
-            (d["id"] for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), "ecs-svc/unknown"
-        )
+        ecs.update_service(cluster=cluster, service=name, taskDefinition=self.new_task_definition)
+        deployment_id = _start_ecs_deployment(cluster, name, self.new_task_definition)
         self.result.deployment_id = deployment_id
         self._entry("UpdateService", verdict=f"rolling update to {self.scenario.release.version}")
-        self._emit_ecs(service["serviceArn"], deployment_id, "SERVICE_DEPLOYMENT_IN_PROGRESS")
-        self.now += self.scenario.step_seconds
-        self._put_metrics()
-        self._fire_due()
-        self._play_tollgate_rollbacks()
+        # The ARN as EventBridge delivers it from the LMS's account (the embedded AWS has one local account).
+        service_arn = f"arn:aws:ecs:{self.config.region}:{self.config.account}:service/{cluster}/{name}"
+        self._emit_ecs(service_arn, deployment_id, "SERVICE_DEPLOYMENT_IN_PROGRESS")
+        for _ in range(2):  # the rollout takes two steps; alarms may come while it runs
+            self._put_metrics()
+            self.now += self.scenario.step_seconds
+            self._fire_due()
+            self._play_tollgate_rollbacks()
         still_new = self._serving_task_definition() == self.new_task_definition
-        self.now += self.scenario.step_seconds
-        self._emit_ecs(service["serviceArn"], deployment_id, "SERVICE_DEPLOYMENT_COMPLETED")
+        if still_new:
+            _set_ecs_rollout_state(cluster, name, deployment_id, "COMPLETED")
+            self._emit_ecs(service_arn, deployment_id, "SERVICE_DEPLOYMENT_COMPLETED")
         self.result.deployment_status = "Succeeded" if still_new else "Rolled back"
 
     # -- callbacks of the driver ----------------------------------------------------------------------
@@ -519,7 +534,7 @@ def _decisions(reports: list[Report]) -> str:
         for result in report.results:
             if result["function"].startswith("Notifier"):
                 continue
-            word = f"{result['function']}: {result['decision']}"
+            word = f"{result['function'].rsplit('/', 1)[-1]}: {result['decision']}"
             counts[word] = counts.get(word, 0) + 1
     return ", ".join(f"{word}" + (f" x{n}" if n > 1 else "") for word, n in counts.items())
 
@@ -574,6 +589,66 @@ def _short(target_group_arn: str) -> str:
 def _load_balancer_arn(short_name: str, region: str) -> str:
     balancers = aws.client("elbv2").describe_load_balancers()["LoadBalancers"]
     return next((b["LoadBalancerArn"] for b in balancers if b["LoadBalancerArn"].endswith(short_name)), "")
+
+
+def _moto_ecs_service(cluster: str, service_name: str) -> Any:
+    from moto.ecs import models as ecs_models  # noqa: PLC0415 - local runtime only: the embedded AWS's state
+
+    for account_backends in dict.values(ecs_models.ecs_backends):
+        for backend in dict.values(account_backends):
+            for service in backend.services.values():
+                if service.name == service_name and service.cluster_arn.endswith(f"/{cluster}"):
+                    return service
+    raise LookupError(f"no ECS service {service_name} in {cluster}")
+
+
+def _start_ecs_deployment(cluster: str, service_name: str, task_definition_arn: str) -> str:
+    """What ECS does on UpdateService with a new task definition and moto does not: a new PRIMARY deployment
+    (rolloutState IN_PROGRESS) for it, the one before becoming ACTIVE.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+    """
+    service = _moto_ecs_service(cluster, service_name)
+    now = datetime.now(UTC)
+    template = dict(service.deployments[0]) if service.deployments else {}
+    for deployment in service.deployments:
+        deployment["status"] = "ACTIVE"
+    deployment_id = f"ecs-svc/{uuid.uuid4().int % 10**19}"
+    template.update(
+        id=deployment_id,
+        status="PRIMARY",
+        taskDefinition=task_definition_arn,
+        rolloutState="IN_PROGRESS",
+        rolloutStateReason="ECS deployment in progress.",
+        createdAt=now,
+        updatedAt=now,
+    )
+    service.deployments.insert(0, template)
+    return deployment_id
+
+
+def _set_ecs_rollout_state(cluster: str, service_name: str, deployment_id: str, rollout_state: str) -> None:
+    for deployment in _moto_ecs_service(cluster, service_name).deployments:
+        if deployment["id"] == deployment_id:
+            deployment.update(rolloutState=rollout_state, updatedAt=datetime.now(UTC))
+
+
+def _give_the_database_a_backup_history(cluster_id: str | None, days: int = 1) -> None:
+    """The seed creates the LMS's cluster just now; a real one has backups from before the release.
+
+    RDS restores only between EarliestRestorableTime and LatestRestorableTime (the backup retention), so a
+    database rollback to "one minute before the deployment" needs a cluster older than the deployment.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-pitr.html
+    """
+    from moto.rds import models as rds_models  # noqa: PLC0415 - local runtime only: the embedded AWS's state
+
+    if not cluster_id:
+        return
+    # dict.values() on moto's BackendDicts lists only the backends already created (no side effects).
+    for account_backends in dict.values(rds_models.rds_backends):
+        for backend in dict.values(account_backends):
+            cluster = backend.clusters.get(cluster_id)
+            if cluster is not None:
+                cluster.earliest_restorable_time = datetime.now(UTC) - timedelta(days=days)
 
 
 def _refusing_url() -> str:

@@ -96,7 +96,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def timeline_header() -> str:
-    names = ("time", "step", "traffic", "check", "verdict", "decision")
+    names = ("time", "step", "old/new %", "check", "verdict", "decision")
     return "  " + " ".join(n.ljust(w) for n, w in zip(names, _WIDTHS, strict=True)) + " alert\n"
 
 
