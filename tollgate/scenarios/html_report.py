@@ -12,9 +12,11 @@ WIDTH, HEIGHT, PAD = 760, 220, 40
 
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 .passed h2::after{content:" \\2714";color:#1a7f37}.failed h2::after{content:" \\2718";color:#cf222e}
-.skipped{color:#777}.traffic{fill:none;stroke:#0969da;stroke-width:2}.error-rate{fill:none;stroke:#cf222e;stroke-width:2}
+.skipped{color:#777}.traffic{fill:none;stroke:#0969da;stroke-width:2}
+.error-rate{fill:none;stroke:#cf222e;stroke-width:2}
 .gate-pass{stroke:#1a7f37}.gate-fail{stroke:#cf222e;stroke-width:2}.event{stroke:#9a6700;stroke-dasharray:4 3}
 .axis{stroke:#888}text{font-size:11px}
 """
@@ -109,7 +111,8 @@ def timeline_svg(result: ScenarioResult) -> str:
         f"<line class='axis' x1='{PAD}' y1='{PAD + plot_h}' x2='{PAD + plot_w}' y2='{PAD + plot_h}'/>"
         f"<line class='axis' x1='{PAD}' y1='{PAD}' x2='{PAD}' y2='{PAD + plot_h}'/>"
         f"<text x='4' y='{PAD + 4}'>100%</text><text x='12' y='{PAD + plot_h}'>0%</text>"
-        f"<text x='{PAD}' y='{HEIGHT - 8}'>00:00</text><text x='{PAD + plot_w - 30}' y='{HEIGHT - 8}'>{clock(end)}</text>"
+        f"<text x='{PAD}' y='{HEIGHT - 8}'>00:00</text>"
+        f"<text x='{PAD + plot_w - 30}' y='{HEIGHT - 8}'>{clock(end)}</text>"
         f"<text x='{PAD}' y='16' fill='#0969da'>traffic on the new version</text>"
         f"<text x='{PAD + 200}' y='16' fill='#cf222e'>error rate seen by users</text>"
         f"<text x='{PAD + 380}' y='16'>| gates (green pass, red fail), dashed: decisions</text>"

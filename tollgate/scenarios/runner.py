@@ -451,7 +451,9 @@ class _Play:
         for listener in production:
             for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
                 groups = [
-                    tg for action in rule.get("Actions", []) for tg in action.get("ForwardConfig", {}).get("TargetGroups", [])
+                    tg
+                    for action in rule.get("Actions", [])
+                    for tg in action.get("ForwardConfig", {}).get("TargetGroups", [])
                 ]
                 weights = {_short(tg["TargetGroupArn"]): int(tg.get("Weight", 0)) for tg in groups}
                 if blue in weights:
@@ -567,9 +569,8 @@ def judge(scenario: Scenario, result: ScenarioResult, facts: dict[str, Any]) -> 
         if tuple(seen) != expect.canary_steps:
             problems.append(f"expected canary steps {list(expect.canary_steps)}, saw {seen}")
     if expect.final_traffic_percent is not None and facts.get("final_new_percent") != expect.final_traffic_percent:
-        problems.append(
-            f"expected {expect.final_traffic_percent}% on the new version at the end, saw {facts.get('final_new_percent')}%"
-        )
+        saw = facts.get("final_new_percent")
+        problems.append(f"expected {expect.final_traffic_percent}% on the new version at the end, saw {saw}%")
     return problems
 
 
@@ -583,7 +584,8 @@ def _steps_seen(percents: list[int]) -> list[int]:
 
 
 def _short(target_group_arn: str) -> str:
-    return target_group_arn[target_group_arn.index("targetgroup/") :] if "targetgroup/" in target_group_arn else target_group_arn
+    at = target_group_arn.find("targetgroup/")
+    return target_group_arn[at:] if at >= 0 else target_group_arn
 
 
 def _load_balancer_arn(short_name: str, region: str) -> str:
@@ -667,4 +669,3 @@ def _stand_in_lms(world: LocalWorld) -> Iterator[LmsService]:
     with LmsService(username=user["username"], password=user["password"]) as lms:
         world.environment_overrides["TOLLGATE_SYNTHETICS_BASE_URL"] = lms.base_url
         yield lms
-
