@@ -35,7 +35,15 @@ from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
 from tollgate.local.simulation import hook_functions
 from tollgate.scenarios.injections import alarm_event, ecs_deployment_event, operator_rollback_event
-from tollgate.scenarios.schema import Capability, Injection, OperatorAction, Outcome, Scenario, Version
+from tollgate.scenarios.schema import (
+    Capability,
+    Injection,
+    OperatorAction,
+    OperatorInjection,
+    Outcome,
+    Scenario,
+    Version,
+)
 from tollgate.scenarios.timeline import ScenarioResult, TimelineEntry
 
 EntrySink = Callable[[TimelineEntry], None]
@@ -247,7 +255,7 @@ class _Play:
                 alerts=[n for r in reports for n in r.notifications],
             )
         elif event.operator:
-            self._operator(event)
+            self._operator(event.operator)
         elif event.duplicate_hook:
             self._duplicate_hook(event.duplicate_hook)
         elif event.operator_rollback:
@@ -278,9 +286,8 @@ class _Play:
             )
         self.now = max(self.now, step_end)
 
-    def _operator(self, event: Injection) -> None:
-        assert event.operator is not None  # noqa: S101 - the caller checked
-        action, by = event.operator.action, event.operator.by
+    def _operator(self, operator: OperatorInjection) -> None:
+        action, by = operator.action, operator.by
         if action is OperatorAction.APPROVE:
             self._record_approval(by)
             self._entry(f"operator {action.value}", check=f"by {by}", decision="approval recorded")
