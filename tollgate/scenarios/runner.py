@@ -103,6 +103,7 @@ class _Play:
         self.old_task_definition = ""
         self.hook_payloads: dict[str, tuple[str, dict[str, str]]] = {}
         self.played_deployments: set[str] = set()
+        self._production_listeners: list[str] | None = None  # the wiring does not change during a play
         self.facts: dict[str, Any] = {"new_percents": [], "database_restored": False, "failed_gate": None}
 
     # -- the story ------------------------------------------------------------------------------------
@@ -449,14 +450,15 @@ class _Play:
         if self.config.deployment.strategy is Strategy.ROLLING:
             return {blue: 100}
         elbv2 = aws.client("elbv2")
-        listeners = elbv2.describe_listeners(
-            LoadBalancerArn=_load_balancer_arn(self.config.lms.load_balancer, self.config.region)
-        )["Listeners"]
-        production = [
-            listener for listener in listeners if listener["Port"] == self.config.lms.production_listener_port
-        ]
-        for listener in production:
-            for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+        if self._production_listeners is None:
+            listeners = elbv2.describe_listeners(LoadBalancerArn=_load_balancer_arn(self.config.lms.load_balancer))
+            self._production_listeners = [
+                listener["ListenerArn"]
+                for listener in listeners["Listeners"]
+                if listener["Port"] == self.config.lms.production_listener_port
+            ]
+        for listener_arn in self._production_listeners:
+            for rule in elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]:
                 groups = [
                     tg
                     for action in rule.get("Actions", [])
@@ -595,7 +597,7 @@ def _short(target_group_arn: str) -> str:
     return target_group_arn[at:] if at >= 0 else target_group_arn
 
 
-def _load_balancer_arn(short_name: str, region: str) -> str:
+def _load_balancer_arn(short_name: str) -> str:
     balancers = aws.client("elbv2").describe_load_balancers()["LoadBalancers"]
     return next((b["LoadBalancerArn"] for b in balancers if b["LoadBalancerArn"].endswith(short_name)), "")
 
