@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EVENTS_DIR
 from tollgate.cli import main
+from tollgate.scenarios.play import BUILT_IN_DIR
 
 
 def test_demo_replays_every_sample_and_writes_reports_and_messages(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given one scenario (tests/e2e/test_scenarios.py plays every built-in one; the demo plays them all)
+    scenarios = tmp_path / "scenarios-in"
+    scenarios.mkdir()
+    shutil.copy(BUILT_IN_DIR / "development-rolling-failing.yaml", scenarios)
     # When the demo runs
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path / "out"), "--scenarios", str(scenarios)]) == 0
     out = capsys.readouterr().out
+    tmp_path = tmp_path / "out"
     # Then every sample has a report, and no replay ended in an error
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert sorted(s["event"] for s in summary) == sorted(p.name for p in EVENTS_DIR.glob("*.json"))
@@ -30,9 +37,13 @@ def test_demo_replays_every_sample_and_writes_reports_and_messages(
         assert all(m["payload"]["blocks"] for m in messages["slack"])
     assert sent == sum(s["notifications"] for s in summary)
     assert sent > 0
-    # And whole deployments were played: the healthy one succeeded, the faulty one rolled back
-    healthy = json.loads((tmp_path / "simulate-staging-backend-none.json").read_text())
-    faulty = json.loads((tmp_path / "simulate-staging-backend-5xx.json").read_text())
-    assert (healthy["status"], healthy["rolled_back"]) == ("Succeeded", False)
-    assert (faulty["status"], faulty["rolled_back"]) == ("Failed", True)
-    assert "== whole deployments ==" in out
+    # And each sample is one line (no AWS call listing without --verbose)
+    sample_lines = [line for line in out.splitlines() if line.startswith("  ") and ".json " in line]
+    assert len(sample_lines) == len(summary)
+    assert "dynamodb.PutItem" not in out
+    # And the scenarios were played after the samples, with the summary and the report in the folder
+    assert out.index("== scenarios") > out.index("events replayed")
+    assert "1 of 1 played scenarios as expected" in out
+    result = json.loads((tmp_path / "scenarios" / "development-rolling-failing" / "result.json").read_text())
+    assert (result["actual"], result["passed"]) == ("rolled-back", True)
+    assert (tmp_path / "scenarios" / "report.html").is_file()

@@ -1,8 +1,9 @@
 """``tollgate demo``: the main job on the embedded AWS.
 
-It replays every sample in ``events/`` on its environment, then plays whole CodeDeploy blue/green
-deployments (healthy, faulty, production with approval), and writes each report, the Slack messages
-and the emails to the output folder.
+It replays every sample in ``events/`` on its environment (one line each; ``--verbose`` lists every AWS
+call), then plays every built-in scenario in ``events/scenarios/`` (live timeline, then one summary table),
+and writes each report, the timelines, the Slack messages, the emails and ``scenarios/report.html`` to the
+output folder.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from lambdas.core.config import ENVIRONMENT_NAMES
 from tollgate.cli import CommandError
 from tollgate.commands.replay import render
-from tollgate.commands.simulate import render as render_simulation
-from tollgate.local.replay import EventError, environment_for, local_world, read_event
-from tollgate.local.simulation import SimulationError, simulate_deployment
+from tollgate.local.replay import EventError, Report, environment_for, local_world, read_event
 from tollgate.local.template import REPO_ROOT
+from tollgate.scenarios.play import BUILT_IN_DIR, exit_code, load_all, play_all
+from tollgate.scenarios.schema import ScenarioError
+from tollgate.scenarios.timeline import render_summary
 
 EVENTS_DIR = REPO_ROOT / "events"
 # Hook payloads do not name their hook: the demo replays them on a blue/green environment's
@@ -32,6 +34,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="replay every sample event on the embedded AWS and print the reports")
     parser.add_argument("--events", type=Path, default=EVENTS_DIR, help="folder of event samples")
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where reports and messages go")
+    parser.add_argument("--scenarios", type=Path, default=BUILT_IN_DIR, help="folder of scenario files to play")
+    parser.add_argument("--verbose", action="store_true", help="every sample's whole report, with its AWS calls")
     parser.set_defaults(run=run)
 
 
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                     report = world.replay(event, function=function)
                 except EventError as error:
                     raise CommandError(f"{path.name}: {error}") from error
-                sys.stdout.write(render(report, source=path.name))
+                sys.stdout.write(render(report, source=path.name) if args.verbose else one_line(path.name, report))
                 (args.out / f"{path.stem}.report.json").write_text(
                     json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8"
                 )
@@ -86,31 +90,26 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     errors = [s for s in summary if s["decision"] == "error"]
     sys.stdout.write(f"\n{len(summary)} events replayed, {len(errors)} errors; reports in {args.out}/\n")
-    simulations = _simulate_deployments(args.out)
-    return 1 if errors or not simulations else 0
+    scenarios_ok = _play_scenarios(args.scenarios, args.out / "scenarios")
+    return 1 if errors or not scenarios_ok else 0
 
 
-# Whole deployments played by the local CodeDeploy driver with the real hooks, notifier and rollback:
-# a healthy staging release, one whose backend answers 5xx, and an approved production release.
-DEMO_DEPLOYMENTS = (
-    ("staging", "backend", "none", False),
-    ("staging", "backend", "5xx", False),
-    ("production", "frontend", "none", True),
-)
+def one_line(source: str, report: Report) -> str:
+    """What a sample caused, in one line: the decision and who handled it, and how many were told."""
+    handled = " -> ".join(f.rsplit("/", 1)[-1] for f in report.handled_by) or "no function"
+    told = f", {len(report.notifications)} notified" if report.notifications else ""
+    return f"  {source:<54} {report.decision:<12} {handled}{told}\n"
 
 
-def _simulate_deployments(out: Path) -> bool:
-    sys.stdout.write("\n== whole deployments ==\n")
-    results = []
-    for environment, service, fault, approve in DEMO_DEPLOYMENTS:
-        try:
-            simulation = simulate_deployment(environment, service, fault=fault, approve=approve)
-        except SimulationError as error:
-            raise CommandError(f"simulating {service} on {environment}: {error}") from error
-        sys.stdout.write(f"-- fault: {fault}{', approved' if approve else ''}\n{render_simulation(simulation)}")
-        name = f"simulate-{environment}-{service}-{fault}"
-        (out / f"{name}.json").write_text(
-            json.dumps(simulation.as_dict(), indent=2, default=str) + "\n", encoding="utf-8"
-        )
-        results.append(simulation)
-    return all(r.status in {"Succeeded", "Failed", "Stopped"} for r in results)
+def _play_scenarios(folder: Path, out: Path) -> bool:
+    sys.stdout.write(f"\n== scenarios ({folder}) ==\n")
+    try:
+        scenarios = load_all(sorted(folder.glob("*.yaml")))
+    except ScenarioError as error:
+        raise CommandError(str(error)) from error
+    if not scenarios:
+        raise CommandError(f"no scenario files in {folder}")
+    results = play_all(scenarios, out=out, stdout=sys.stdout)
+    sys.stdout.write("\n" + render_summary(results))
+    sys.stdout.write(f"timelines, Slack messages and emails in {out}/; open {out}/report.html\n")
+    return exit_code(results) == 0

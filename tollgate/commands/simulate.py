@@ -1,4 +1,5 @@
-"""``tollgate simulate --env ENV --service SVC [--fault F] [--approve] [--json]``.
+"""``tollgate simulate --env ENV --service SVC [--fault F] [--approve] [--json]`` and
+``tollgate simulate FILE... [--json] [--out DIR] [--verbose]`` (scenario files, docs/scenarios.md).
 
 Plays one whole CodeDeploy ECS blue/green deployment on the embedded AWS with the real hook, notifier and
 rollback functions, and prints the timeline: each lifecycle step with the hook's verdict, each notification,
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from lambdas.core.config import ENVIRONMENT_NAMES, ConfigError
@@ -28,15 +30,24 @@ def register(subparsers: Any) -> None:
     )
     # Checked by the simulation, not argparse, so a bad value is one line and exit 2 like every CommandError.
     blue_green = "|".join(e for e in ENVIRONMENT_NAMES if e != "development")
-    parser.add_argument("--env", required=True, help=f"environment with CodeDeploy: {blue_green}")
-    parser.add_argument("--service", required=True, help="LMS service, e.g. backend or frontend")
+    parser.add_argument("files", nargs="*", type=Path, help="scenario files (YAML, docs/scenarios.md) to play")
+    parser.add_argument("--env", help=f"environment with CodeDeploy: {blue_green}")
+    parser.add_argument("--service", help="LMS service, e.g. backend or frontend")
     parser.add_argument("--fault", default="none", help=f"make the stand-in LMS misbehave: {'|'.join(FAULTS)}")
     parser.add_argument("--approve", action="store_true", help="record an approval first (production's gate)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--out", type=Path, help="scenarios: write timelines, reports, messages and report.html here")
+    parser.add_argument("--verbose", action="store_true", help="scenarios: list every AWS call of every event")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.files:
+        if args.env or args.service:
+            raise CommandError("give scenario files or --env/--service, not both")
+        return run_scenarios(args.files, out=args.out, as_json=args.json, verbose=args.verbose)
+    if not args.env or not args.service:
+        raise CommandError("give scenario files, or --env and --service for one deployment")
     try:
         simulation = simulate_deployment(args.env, args.service, fault=args.fault, approve=args.approve)
     except (SimulationError, LocalWorldError, ConfigError, TemplateError) as error:
@@ -73,3 +84,33 @@ def render(simulation: Simulation) -> str:
     lines.append(f"  status       {simulation.status}")
     lines.append(f"  rolled back  {rollback}")
     return "\n".join(lines) + "\n"
+
+
+def run_scenarios(files: list[Path], *, out: Path | None, as_json: bool, verbose: bool) -> int:
+    """Play scenario files; exit 1 when any outcome differs from its expectation, 2 on a bad file."""
+    from tollgate.scenarios.play import exit_code, load_all, play_all  # noqa: PLC0415 - only for scenario runs
+    from tollgate.scenarios.schema import ScenarioError  # noqa: PLC0415
+    from tollgate.scenarios.timeline import render_summary  # noqa: PLC0415
+
+    try:
+        scenarios = load_all(files)
+    except ScenarioError as error:
+        raise CommandError(str(error)) from error
+    try:
+        results = play_all(scenarios, out=out, stdout=sys.stdout, live=not as_json, verbose=verbose)
+    except (SimulationError, LocalWorldError, ConfigError, TemplateError) as error:
+        raise CommandError(str(error)) from error
+    if as_json:
+        json.dump(
+            {"passed": exit_code(results) == 0, "scenarios": [r.as_dict() for r in results]},
+            sys.stdout,
+            indent=2,
+            default=str,
+            ensure_ascii=False,
+        )
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n" + render_summary(results))
+        if out is not None:
+            sys.stdout.write(f"timelines, reports, Slack messages and emails in {out}/, picture in {out}/report.html\n")
+    return exit_code(results)

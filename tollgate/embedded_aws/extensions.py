@@ -70,6 +70,7 @@ def install() -> None:
         _install_codedeploy()
         _install_cloudwatch()
         _install_elbv2()
+        _install_ecs_task_definition_sort()
         _switches.installed = True
 
 
@@ -857,3 +858,29 @@ def _install_elbv2() -> None:
     # moto.elbv2.models imported these names from moto.elbv2.utils; replace them where they are used.
     setattr(elbv2_models, "make_arn_for_load_balancer", load_balancer_arn)  # noqa: B010
     setattr(elbv2_models, "make_arn_for_target_group", target_group_arn)  # noqa: B010
+
+
+# ---------------------------------------------------------------------------------------------------
+# ECS: ListTaskDefinitions honours ``sort`` (moto lists ascending whatever is asked)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _install_ecs_task_definition_sort() -> None:
+    """``sort=DESC`` lists the newest revision first, as ECS does (the rollback reads "the revision before").
+
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html
+    """
+    from moto.ecs import responses as ecs_responses  # noqa: PLC0415 - patched once, at install
+
+    original = ecs_responses.EC2ContainerServiceResponse.list_task_definitions
+
+    def list_task_definitions_sorted(self: Any) -> Any:
+        result = original(self)
+        if str(self._get_param("sort") or "ASC").upper() == "DESC":
+            body = getattr(result, "result", None)
+            arns = body.get("taskDefinitionArns") if isinstance(body, dict) else None
+            if isinstance(arns, list):
+                arns.reverse()
+        return result
+
+    ecs_responses.EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_sorted  # type: ignore[method-assign]

@@ -29,6 +29,18 @@ class LmsFaults:
     delay_seconds: float = 0.0
     wrong_json: bool = False
     paths: tuple[str, ...] = ()
+    # Answer this share of requests with ``error_status`` (deterministic: evenly spread, not random).
+    error_percent: float = 0.0
+    error_status: int = 503
+    _served: int = field(default=0, repr=False)
+
+    def next_request_fails(self) -> bool:
+        """Count one request; True when it is one of the ``error_percent`` share that fails."""
+        if self.error_percent <= 0:
+            return False
+        self._served += 1
+        n, share = self._served, min(self.error_percent, 100.0) / 100
+        return int(n * share) > int((n - 1) * share)
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or path.startswith(self.paths)
@@ -75,6 +87,12 @@ class _LmsHandler(BaseHTTPRequestHandler):
         if applies and faults.status is not None:
             self._send(faults.status, {"error": "injected fault"})
             return
+        if applies and faults.error_percent:
+            with lms.state.lock:
+                fails = faults.next_request_fails()
+            if fails:
+                self._send(faults.error_status, {"error": "injected fault"})
+                return
         status, payload = lms.route(method, path, body, self.headers.get("Authorization", ""))
         if applies and faults.wrong_json and isinstance(payload, dict):
             payload = {"unexpected": True, "status": "bogus"}

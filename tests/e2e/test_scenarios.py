@@ -1,0 +1,87 @@
+"""`tollgate simulate FILE...`: every built-in scenario plays as expected on the embedded AWS; the live timeline,
+the summary and the output folder say so. The scenarios are played once for the module (they are the slow part)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tollgate.cli import main
+from tollgate.scenarios.play import built_in_scenarios, load_all, play_all
+from tollgate.scenarios.timeline import ScenarioResult, render_summary
+
+NEEDS_CONTROLLER = {"production-canary-approved", "production-canary-fails-at-50"}
+PLAYED = sorted(p.stem for p in built_in_scenarios() if p.stem not in NEEDS_CONTROLLER)
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, ScenarioResult], str, Path]:
+    out = tmp_path_factory.mktemp("scenarios")
+    live = io.StringIO()
+    results = play_all(load_all(built_in_scenarios()), out=out, stdout=live)
+    return {r.name: r for r in results}, live.getvalue(), out
+
+
+@pytest.mark.parametrize("name", PLAYED)
+def test_every_built_in_scenario_plays_as_expected(
+    played: tuple[dict[str, ScenarioResult], str, Path], name: str
+) -> None:
+    results, _, out = played
+    result = results[name]
+    # Then it played, matched every expectation, and its files are in the output folder
+    assert result.played and result.mismatches == [], result.mismatches
+    assert result.actual == result.expected
+    folder = out / name
+    assert {p.name for p in folder.iterdir()} == {"result.json", "timeline.txt", "reports.json", "messages.json"}
+    messages = json.loads((folder / "messages.json").read_text())
+    assert len(messages["slack"]) + len(messages["email"]) == len(result.alerts)
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_CONTROLLER))
+def test_the_canary_scenarios_are_skipped_until_the_controller_plays(
+    played: tuple[dict[str, ScenarioResult], str, Path], name: str
+) -> None:
+    results, live, _ = played
+    assert results[name].skipped == "needs the canary controller"
+    assert not results[name].passed
+    assert f"== {name} (production)" in live and "  skipped: needs the canary controller" in live
+
+
+def test_what_the_scenarios_show(played: tuple[dict[str, ScenarioResult], str, Path]) -> None:
+    results, live, out = played
+    # The storm stopped the deployment exactly once; the rollbacks went to the revision before the release
+    assert results["staging-alarm-storm"].stop_deployments == 1
+    assert results["development-rolling-failing"].rollbacks == 1
+    # The live timeline has a header and a line per moment, with time, step and traffic split
+    assert "  time   step" in live
+    assert any(line.startswith("  02:00  AfterAllowTestTraffic    100/0 ") for line in live.splitlines())
+    assert "alarm 5xx-rate x20" in live
+    # The summary in the folder is the one a person reads, and the HTML report has a picture per played scenario
+    summary = (out / "summary.txt").read_text()
+    assert summary == render_summary(list(results.values()))
+    assert summary.splitlines()[-1] == f"{len(PLAYED)} of {len(PLAYED)} played scenarios as expected, 2 skipped " + (
+        "(not counted as passing)"
+    )
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == len(PLAYED)
+    assert page.count("<section") == len(results)
+
+
+def test_an_outcome_that_differs_from_its_expectation_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a healthy development release whose file expects a rollback
+    wrong = tmp_path / "wrong.yaml"
+    source = next(p for p in built_in_scenarios() if p.stem == "development-rolling-healthy")
+    shutil.copy(source, wrong)
+    wrong.write_text(wrong.read_text().replace("outcome: succeeded", "outcome: rolled-back"))
+    # When it is simulated Then the exit code is 1 and the summary names the difference
+    assert main(["simulate", str(wrong), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "development-rolling-healthy: expected rolled-back, got succeeded" in out
+    assert "0 of 1 played scenarios as expected" in out
+    assert (tmp_path / "out" / "report.html").is_file()

@@ -1,0 +1,109 @@
+"""Play scenario files one after the other: live timeline, summary table, everything written to a folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tollgate.local.template import REPO_ROOT
+from tollgate.scenarios.html_report import render_report
+from tollgate.scenarios.runner import play_scenario
+from tollgate.scenarios.schema import Scenario, load_scenario
+from tollgate.scenarios.timeline import (
+    ScenarioResult,
+    render_summary,
+    render_timeline,
+    timeline_header,
+    timeline_line,
+)
+
+BUILT_IN_DIR = REPO_ROOT / "events" / "scenarios"
+
+
+def built_in_scenarios() -> list[Path]:
+    return sorted(BUILT_IN_DIR.glob("*.yaml"))
+
+
+def load_all(paths: Sequence[Path]) -> list[tuple[Path, Scenario]]:
+    """Every file validated before anything plays (ScenarioError on the first mistake)."""
+    return [(path, load_scenario(path)) for path in paths]
+
+
+def play_all(
+    scenarios: Sequence[tuple[Path, Scenario]],
+    *,
+    out: Path | None,
+    stdout: TextIO,
+    live: bool = True,
+    verbose: bool = False,
+) -> list[ScenarioResult]:
+    results = []
+    for path, scenario in scenarios:
+        if live:
+            stdout.write(f"\n== {scenario.name} ({scenario.environment}): {scenario.title}\n")
+
+        def show(entry: Any) -> None:
+            if live:
+                stdout.write(timeline_line(entry))
+                stdout.flush()
+
+        if live and not scenario.requires:
+            stdout.write(timeline_header())
+        result = play_scenario(scenario, source=_shown(path), on_entry=show)
+        if live and result.skipped:
+            stdout.write(f"  skipped: {result.skipped}\n")
+        if live and verbose:
+            stdout.write(render_aws_calls(result))
+        results.append(result)
+        if out is not None:
+            write_scenario(out, result)
+    if out is not None:
+        write_summary(out, results)
+    return results
+
+
+def render_aws_calls(result: ScenarioResult) -> str:
+    lines = [f"  AWS calls of {result.name}"]
+    for report in result.reports:
+        lines.append(f"    [{report['trigger']}] {len(report['aws_calls'])} calls")
+        lines.extend(
+            f"      {c['function']}: {c['service']}.{c['operation']}" + (f" ({c['error']})" if c.get("error") else "")
+            for c in report["aws_calls"]
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_scenario(out: Path, result: ScenarioResult) -> None:
+    folder = out / result.name
+    folder.mkdir(parents=True, exist_ok=True)
+    _dump(folder / "result.json", result.as_dict())
+    if result.skipped:
+        return
+    (folder / "timeline.txt").write_text(render_timeline(result), encoding="utf-8")
+    _dump(folder / "reports.json", result.reports)
+    _dump(folder / "messages.json", result.messages)
+
+
+def write_summary(out: Path, results: list[ScenarioResult]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.txt").write_text(render_summary(results), encoding="utf-8")
+    _dump(out / "summary.json", [r.as_dict() | {"timeline": len(r.timeline)} for r in results])
+    (out / "report.html").write_text(render_report(results), encoding="utf-8")
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def exit_code(results: Sequence[ScenarioResult]) -> int:
+    """1 when any played scenario differs from its expectations; skipped ones neither pass nor fail."""
+    return 1 if any(r.played and not r.passed for r in results) else 0
