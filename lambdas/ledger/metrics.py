@@ -8,8 +8,8 @@ For one environment over the window ``[now - lookback, now]``, per LMS service:
   names the commit time (in production: commit -> production).
 * ``ChangeFailureRate``: percent of finished deployments that failed, were stopped, were rolled back, or
   were *the deployment live* when a critical alarm or rollback came within the configured window after
-  it went live. An incident is attributed to one deployment only: the service's latest successful
-  deployment that finished before it, not every deployment of the day.
+  it went live. An incident is attributed to one deployment only: the one it names, else the service's
+  latest successful deployment that finished before it (the live one), not every deployment of the day.
 * ``TimeToRestoreSeconds``: mean time to restore of the rolled-back deployments that were restored.
 * ``RollbackCount``, ``CanaryStepCount``: rollbacks and canary steps (passed or failed) recorded.
 
@@ -82,8 +82,13 @@ def failed_changes(
             live[d.service].append((d.ended_at, d.deployment_id))
     for timeline in live.values():
         timeline.sort()
+    known = {d.deployment_id for d in deployments}
     for decision in decisions:
         if not _is_incident(decision) or not decision.service:
+            continue
+        if decision.deployment_id in known:
+            # The incident names its deployment (a rollback of a release in progress): that one failed.
+            failed.add(str(decision.deployment_id))
             continue
         timeline = live.get(decision.service, [])
         index = bisect_right(timeline, (decision.occurred_at, "\uffff")) - 1
