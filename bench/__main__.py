@@ -25,6 +25,7 @@ SECTIONS = [
     ("Hooks: concurrent synthetic flows", "bench.capabilities_bench", "hook_flow_lines"),
     ("Rollback: alarm to StopDeployment, and a storm", "bench.capabilities_bench", "rollback_lines"),
     ("Notifier: per event", "bench.capabilities_bench", "notifier_lines"),
+    ("Ledger: pipeline metrics over 10,000 deployments (ratio to reading them)", "bench.ledger_bench", "ledger_lines"),
 ]
 
 
