@@ -13,8 +13,6 @@ import pytest
 
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, load_environment
-from lambdas.github_webhook.settings import webhook_settings
-from lambdas.ledger.settings import ledger_settings
 from tollgate.embedded_aws.seed import seed_environment
 from tollgate.local.context import LocalLambdaContext
 
@@ -127,10 +125,4 @@ def ledger_world(monkeypatch: pytest.MonkeyPatch, environment: str = "staging") 
         "TOLLGATE_GITHUB_WEBHOOK_SECRET": f"tollgate/{environment}/github-webhook",
     }.items():
         monkeypatch.setenv(name, value)
-    ledger_settings.cache_clear()
-    webhook_settings.cache_clear()
-    try:
-        yield LedgerWorld(config)
-    finally:
-        ledger_settings.cache_clear()
-        webhook_settings.cache_clear()
+    yield LedgerWorld(config)
