@@ -8,11 +8,14 @@ from aws_cdk import CfnOutput, Stack, Tags, aws_lambda
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.dashboard import Dashboard
 from stacks.constructs.health import TollgateHealth
 from stacks.constructs.hooks import DeploymentHooks
+from stacks.constructs.ledger import Ledger
 from stacks.constructs.notifier import Notifier
 from stacks.constructs.rollback import Rollback
 from stacks.constructs.shared import SharedFoundation
+from stacks.constructs.synthetics import Synthetics
 
 
 class TollgateStack(Stack):
@@ -30,8 +33,18 @@ class TollgateStack(Stack):
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
         Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
+        self.ledger = Ledger(self, "Ledger", shared=self.shared, config=config)
+        self.synthetics = Synthetics(self, "Synthetics", shared=self.shared, config=config)
         functions = [c for c in self.node.find_all() if isinstance(c, aws_lambda.Function)]
         self.health = TollgateHealth(self, "Health", shared=self.shared, config=config, functions=functions)
+        self.dashboard = Dashboard(
+            self,
+            "Dashboard",
+            shared=self.shared,
+            config=config,
+            functions=functions,
+            synthetics_alarms=list(self.synthetics.alarms.values()),
+        )
 
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
         CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")

@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "tollgate.commands.approve",
     "tollgate.commands.rollback",
     "tollgate.commands.simulate",
+    "tollgate.commands.history",
+    "tollgate.commands.show",
 )
 
 

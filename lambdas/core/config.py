@@ -292,6 +292,25 @@ class Checks(_Strict):
     hooks: dict[Hook, dict[ServiceName, HookChecks]] = Field(default_factory=dict)
 
 
+class Records(_Strict):
+    """The record of releases: ledger, pipeline metrics, GitHub build webhooks, post-deployment synthetics."""
+
+    # A rollback, failure or critical alarm within this long after a deployment went live is its failure.
+    change_failure_window_minutes: int = Field(default=60, ge=1, le=10_080)
+    # Pipeline metrics look back this far and are published this often.
+    metrics_lookback_days: int = Field(default=7, ge=1, le=90)
+    metrics_every_minutes: int = Field(default=60, ge=5, le=1440)
+    # Secrets Manager name of the GitHub webhook secret; None builds no webhook receiver.
+    github_webhook_secret: str | None = Field(default=None, min_length=1)
+    # A workflow_run delivery is a few KB; GitHub caps payloads at 25 MB, a function URL at 6 MB.
+    webhook_max_body_bytes: int = Field(default=262_144, ge=1024, le=6_000_000)
+    # Synthetics: every flow named here (None: every flow in checks.flows) against the production listener.
+    synthetics_every_minutes: int = Field(default=5, ge=1, le=60)
+    synthetics_flows: tuple[str, ...] | None = None
+    # Consecutive failed runs that put a service's synthetics alarm in ALARM.
+    synthetics_failed_runs_to_alarm: int = Field(default=2, ge=1, le=10)
+
+
 class EnvironmentConfig(_Strict):
     name: Literal["development", "staging", "production"]
     account: str = Field(pattern=r"^\d{12}$")
@@ -305,6 +324,7 @@ class EnvironmentConfig(_Strict):
     log_retention_days: int = 30
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
     checks: Checks = Field(default_factory=Checks)
+    records: Records = Field(default_factory=Records)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -355,6 +375,13 @@ class EnvironmentConfig(_Strict):
                         raise ValueError(f"{where}: unknown flow '{flow_name}'")
                     if hook_checks.target == "test" and services[used.service].test_url is None:
                         raise ValueError(f"{where}: flow '{flow_name}' targets the test listener but has no test_url")
+        return self
+
+    @model_validator(mode="after")
+    def _synthetics_name_flows(self) -> EnvironmentConfig:
+        for flow_name in self.records.synthetics_flows or ():
+            if flow_name not in self.checks.flows:
+                raise ValueError(f"records.synthetics_flows: unknown flow '{flow_name}'")
         return self
 
     def service_for_deployment_group(self, deployment_group: str) -> str | None:

@@ -486,6 +486,7 @@ def test_every_sample_is_of_a_known_kind() -> None:
             or (_is_eventbridge(event) and event["source"] == TOLLGATE_SOURCE)
             or "Records" in event
             or set(event) == {"DeploymentId", "LifecycleEventHookExecutionId"}
+            or (event.get("version") == "2.0" and "http" in event.get("requestContext", {}))
         )
     ]
     # Then each one is checked by a test above (a new kind of sample needs its own checks)
@@ -631,3 +632,20 @@ def test_ecs_check_rejects_a_broken_event(
 ) -> None:
     event = _broken("ecs-deployment-failed.json", path, value)
     assert ecs_deployment_problems(event, environments) != []
+
+
+@pytest.mark.parametrize("conclusion", ["success", "failure"])
+def test_github_sample_is_a_signed_function_url_delivery_of_a_completed_run(conclusion: str) -> None:
+    from lambdas.github_webhook.signature import verify  # noqa: PLC0415
+    from lambdas.github_webhook.workflow_run import build_from_payload  # noqa: PLC0415
+    from tollgate.local.github_webhook import LOCAL_WEBHOOK_SECRET  # noqa: PLC0415
+
+    # Given the function URL sample of a completed workflow run
+    event = _samples()[f"github-workflow-run-completed-{conclusion}.json"]
+    headers = event["headers"]
+    # Then it is a payload-format-2.0 POST with GitHub's headers, signed over the exact body
+    assert event["requestContext"]["http"]["method"] == "POST" and event["isBase64Encoded"] is False
+    assert headers["x-github-event"] == "workflow_run" and headers["x-github-delivery"]
+    assert verify(LOCAL_WEBHOOK_SECRET, event["body"].encode(), headers["x-hub-signature-256"])
+    # And its body is the completed run GitHub describes
+    assert build_from_payload(json.loads(event["body"])).conclusion == conclusion

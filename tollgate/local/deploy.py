@@ -118,6 +118,11 @@ def _create_table(logical_id: str, props: dict[str, Any], stack: LocalStack) -> 
         KeySchema=props["KeySchema"],
         AttributeDefinitions=props["AttributeDefinitions"],
         BillingMode="PAY_PER_REQUEST",
+        **(
+            {"GlobalSecondaryIndexes": [{k: g[k] for k in ("IndexName", "KeySchema", "Projection")} for g in indexes]}
+            if (indexes := props.get("GlobalSecondaryIndexes"))
+            else {}
+        ),
     )
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):

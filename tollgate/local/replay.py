@@ -25,6 +25,7 @@ from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.seed import SeedError, create_deployment_of, seed_environment
 from tollgate.embedded_aws.server import LOCAL_ACCOUNT_ID, EmbeddedAws
 from tollgate.local.deploy import LocalStack, deploy_locally, function_environment
+from tollgate.local.github_webhook import install_webhook_secret
 from tollgate.local.invoke import Invocation, invoke_handler
 from tollgate.local.lms_service import LmsService
 from tollgate.local.recorder import AwsCall, CallRecorder
@@ -66,6 +67,9 @@ def event_kind(event: Any) -> str | None:
         return "eventbridge"
     if {"DeploymentId", "LifecycleEventHookExecutionId"} <= event.keys():
         return "codedeploy-hook"
+    context = event.get("requestContext")
+    if event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict):
+        return "function-url"  # a Lambda function URL request (payload format 2.0)
     records = event.get("Records")
     if isinstance(records, list) and records and all(isinstance(r, dict) and "Sns" in r for r in records):
         return "sns"
@@ -200,6 +204,8 @@ class LocalWorld:
         kind = event_kind(event)
         if kind == "sns":
             ids: tuple[str, ...] = self.template.sns_subscribed_function_ids
+        elif kind == "function-url":
+            ids = self.template.function_url_function_ids
         elif kind == "eventbridge" and event.get("source") == "aws.scheduler":
             ids = self.template.scheduled_function_ids
         elif kind == "eventbridge":
@@ -334,6 +340,7 @@ def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[Lo
         except SeedError as error:
             raise LocalWorldError(str(error)) from error
         overrides = install_slack_secrets(receiver, config, aws_clients.client("secretsmanager"))
+        install_webhook_secret(template.functions.values(), aws_clients.client("secretsmanager"))
         user = json.loads(
             aws_clients.client("secretsmanager").get_secret_value(SecretId=seeded.synthetic_user_secret_name)[
                 "SecretString"

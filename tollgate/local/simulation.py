@@ -12,7 +12,7 @@ faults can be switched on it without reaching into the world: the world's overri
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -107,8 +107,18 @@ def check_request(config: EnvironmentConfig, service: str, fault: str) -> None:
         raise SimulationError(f"unknown fault '{fault}' (known: {', '.join(FAULTS)})")
 
 
-def simulate_deployment(environment: str, service: str, *, fault: str = "none", approve: bool = False) -> Simulation:
-    """Play one blue/green deployment of ``service`` in ``environment`` and tell what happened."""
+def simulate_deployment(
+    environment: str,
+    service: str,
+    *,
+    fault: str = "none",
+    approve: bool = False,
+    inspect: Callable[[LocalWorld, Simulation], None] | None = None,
+) -> Simulation:
+    """Play one blue/green deployment of ``service`` in ``environment`` and tell what happened.
+
+    ``inspect`` runs after the play, before the embedded AWS goes away (e.g. to read the ledger).
+    """
     config = load_environment(environment)
     check_request(config, service, fault)
     simulation = Simulation(environment=config.name, service=service, fault=fault, approved=approve)
@@ -144,6 +154,8 @@ def simulate_deployment(environment: str, service: str, *, fault: str = "none", 
             SimulationStep(s.name, s.outcome, s.detail, verdicts.get(s.name, "") if s.outcome != "Skipped" else "")
             for s in play.steps
         ]
+        if inspect is not None:
+            inspect(world, simulation)
     return simulation
 
 

@@ -50,6 +50,7 @@ class StackTemplate:
     rules: tuple[RuleSpec, ...] = ()
     sns_subscribed_function_ids: tuple[str, ...] = ()
     scheduled_function_ids: tuple[str, ...] = ()
+    function_url_function_ids: tuple[str, ...] = ()
 
     def function_by_name(self, name: str) -> FunctionSpec | None:
         """Find a function by FunctionName, logical id, or a unique case-insensitive substring of either."""
@@ -137,7 +138,13 @@ def parse_template(environment: str, template: dict[str, Any]) -> StackTemplate:
         if resource.get("Type") == "AWS::Scheduler::Schedule"
         and (target_id := _target_function_id(resource.get("Properties", {}).get("Target", {}).get("Arn"))) in functions
     )
-    return StackTemplate(environment, resources, functions, tuple(rules), subscribed, scheduled)
+    with_url = tuple(
+        target_id
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Lambda::Url"
+        and (target_id := _target_function_id(resource.get("Properties", {}).get("TargetFunctionArn"))) in functions
+    )
+    return StackTemplate(environment, resources, functions, tuple(rules), subscribed, scheduled, with_url)
 
 
 def _newest_source_mtime() -> float:

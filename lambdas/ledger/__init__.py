@@ -1,0 +1,1 @@
+"""The record of releases: the ledger of deployments and decisions, and the pipeline metrics over it."""

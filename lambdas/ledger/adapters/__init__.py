@@ -1,0 +1,1 @@
+"""Adapters of the ledger: one module per AWS service."""

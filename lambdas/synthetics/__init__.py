@@ -1,0 +1,1 @@
+"""Post-deployment synthetics: the LMS's critical flows against the environment on a schedule."""
