@@ -28,7 +28,7 @@ class TollgateStack(Stack):
 
         self.shared = SharedFoundation(self, "Shared", config=config).resources
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
-        Rollback(self, "Rollback", shared=self.shared, config=config)
+        rollback = Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
         functions = [c for c in self.node.find_all() if isinstance(c, aws_lambda.Function)]
         self.health = TollgateHealth(self, "Health", shared=self.shared, config=config, functions=functions)
@@ -36,3 +36,12 @@ class TollgateStack(Stack):
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
         CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")
         CfnOutput(self, "DeadLetterQueueUrl", value=self.shared.dead_letter_queue.queue_url)
+        # What the LMS side needs for its second rollback path: each deployment group's alarm configuration
+        # lists its service's composite alarm (`tollgate doctor` checks it).
+        for service_name, alarms in rollback.service_alarms.items():
+            CfnOutput(
+                self,
+                f"{service_name.title().replace('-', '')}CompositeAlarmName",
+                value=alarms.service_unhealthy.alarm_name,
+                description=f"Composite alarm the {service_name} deployment group stops and rolls back on",
+            )

@@ -130,8 +130,8 @@ class TollgateFunction(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            "Tollgate runs python3.13 on purpose: it is the newest runtime its Powertools layer and its tests "
-            "are known to work on here; a newer runtime is a change in stacks/constructs/shared.py with a test run.",
+            "Tollgate stays on python3.13 until a newer runtime is tested with its Powertools layer: the layer "
+            "parameter used is the python3.13 one; moving on is a change in stacks/constructs/shared.py.",
         )
 
     def _grant(self, shared: SharedResources, config: EnvironmentConfig, access: Access) -> None:

@@ -259,3 +259,15 @@ def test_each_function_touches_only_its_own_records_with_only_the_calls_it_makes
     assert _managed_policies(stack_template, handler) == []
     logs = [s for s in statements if "logs:PutLogEvents" in _as_list(s["Action"])]
     assert len(logs) == 1 and logs[0]["Resource"] != "*"
+
+
+def test_outputs_name_each_services_composite_alarm_for_the_lms_side(
+    stack_template: Template, environment_config: EnvironmentConfig
+) -> None:
+    outputs = stack_template.find_outputs("*")
+    values = {json.dumps(o["Value"]) for o in outputs.values()}
+    for service in environment_config.lms.services:
+        # The composite's name is a literal (alarm naming contract), or a Ref to the composite carrying it
+        key = f"{service.title()}CompositeAlarmName"
+        assert key in outputs, key
+    assert values
