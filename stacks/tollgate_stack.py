@@ -31,7 +31,7 @@ class TollgateStack(Stack):
 
         self.shared = SharedFoundation(self, "Shared", config=config).resources
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
-        Rollback(self, "Rollback", shared=self.shared, config=config)
+        rollback = Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
         self.ledger = Ledger(self, "Ledger", shared=self.shared, config=config)
         self.synthetics = Synthetics(self, "Synthetics", shared=self.shared, config=config)
@@ -49,3 +49,12 @@ class TollgateStack(Stack):
         CfnOutput(self, "EventBusName", value=self.shared.event_bus.event_bus_name, description="Tollgate's bus")
         CfnOutput(self, "AlertTopicArn", value=self.shared.alert_topic.topic_arn, description="Email alerts")
         CfnOutput(self, "DeadLetterQueueUrl", value=self.shared.dead_letter_queue.queue_url)
+        # What the LMS side needs for its second rollback path: each deployment group's alarm configuration
+        # lists its service's composite alarm (`tollgate doctor` checks it).
+        for service_name, alarms in rollback.service_alarms.items():
+            CfnOutput(
+                self,
+                f"{service_name.title().replace('-', '')}CompositeAlarmName",
+                value=alarms.service_unhealthy.alarm_name,
+                description=f"Composite alarm the {service_name} deployment group stops and rolls back on",
+            )

@@ -158,7 +158,9 @@ class Thresholds(_Strict):
     p99_latency_ms: int = Field(gt=0, le=60_000)
     unhealthy_hosts: int = Field(default=1, ge=1)
     evaluation_window_minutes: int = Field(default=5, ge=1, le=60)
-    alarm_period_seconds: Literal[10, 30, 60, 300] = 60
+    # ALB metrics are published once a minute: CloudWatch would evaluate a shorter period over missing data
+    # (or the alarm would be read as 60 s anyway), so only multiples of a minute are accepted.
+    alarm_period_seconds: Literal[60, 300] = 60
     min_requests: int = Field(default=50, ge=0, description="fewer requests than this is 'too little data'")
     insufficient_data: InsufficientDataOutcome = InsufficientDataOutcome.FAIL
 
@@ -325,6 +327,11 @@ class EnvironmentConfig(_Strict):
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
     checks: Checks = Field(default_factory=Checks)
     records: Records = Field(default_factory=Records)
+    # The customer-managed KMS key the LMS's secrets (Slack webhook, synthetic user) are encrypted with, if any:
+    # functions reading them get kms:Decrypt on it through Secrets Manager only.
+    secrets_key_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+    )
 
     @field_validator("log_retention_days")
     @classmethod
@@ -382,6 +389,27 @@ class EnvironmentConfig(_Strict):
         for flow_name in self.records.synthetics_flows or ():
             if flow_name not in self.checks.flows:
                 raise ValueError(f"records.synthetics_flows: unknown flow '{flow_name}'")
+        return self
+
+    @model_validator(mode="after")
+    def _critical_events_reach_someone(self) -> EnvironmentConfig:
+        # Tollgate's own health alarms page the critical routes' email addresses (SNS email subscriptions);
+        # a Slack-only critical route would leave them reaching nobody.
+        if not any(Severity.CRITICAL in route.severities and route.emails for route in self.alerts.routes):
+            raise ValueError(
+                "alerts.routes: no route hears 'critical' with emails; Tollgate's health alarms would page nobody"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> EnvironmentConfig:
+        # A request that may take longer than its hook has left is cut off by Lambda, not reported.
+        checks = self.checks
+        budget_ms = checks.hook_timeout_seconds * 1000 - checks.safety_margin_ms
+        if checks.request_timeout_seconds * 1000 >= budget_ms:
+            raise ValueError(
+                "checks.request_timeout_seconds: must be shorter than hook_timeout_seconds minus safety_margin_ms"
+            )
         return self
 
     def service_for_deployment_group(self, deployment_group: str) -> str | None:

@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, aws_events, aws_events_targets, aws_lambda, aws_logs
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_events, aws_events_targets, aws_iam, aws_lambda, aws_logs
 from constructs import Construct
 
 from lambdas.core.config import LOG_RETENTION_DAYS, EnvironmentConfig
+from lambdas.core.tollgate_events import TOLLGATE_SOURCE, DetailType
 from stacks.constructs.shared import LAMBDA_RUNTIME, SharedResources
 from stacks.nag import acknowledge
+
+# Every item call the state-table adapters make (lambdas/core/state_table.py and the capability ledgers);
+# no Scan, Query or batch call is made by any function, so none is granted.
+STATE_WRITE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+STATE_READ_ACTIONS = ("dynamodb:GetItem",)
+# Powertools idempotency: get the record, put it (conditionally), update it with the result, delete on failure.
+IDEMPOTENCY_ACTIONS = STATE_WRITE_ACTIONS
+# What a role needs of Tollgate's key to use the tables, topic and queue it encrypts: no Encrypt/ReEncrypt.
+ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function does with Tollgate's shared resources; it is granted exactly this.
+
+    ``writes``/``reads`` are state-table pk prefixes (``"rollback#"``): the grant carries a
+    ``dynamodb:LeadingKeys`` condition, so a function can touch only its own records.
+    """
+
+    writes: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+    idempotency: bool = False
+    announces: tuple[DetailType, ...] = ()
+    publishes_alerts: bool = False
+    # A table of the capability's own, encrypted with Tollgate's key (the ledger): the key through DynamoDB.
+    own_table: bool = False
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The asset is the repository filtered down to the `lambdas` package, so handler strings and imports
@@ -42,6 +71,7 @@ class TollgateFunction(Construct):
         memory_size: int = 256,
         function_name: str | None = None,
         environment: Mapping[str, str] | None = None,
+        access: Access = Access(),
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = aws_logs.LogGroup(
@@ -49,6 +79,16 @@ class TollgateFunction(Construct):
             "Logs",
             retention=retention_days(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        # An explicit role instead of AWSLambdaBasicExecutionRole (logs:* on every log group): it may write
+        # only its own log group.
+        self.role = aws_iam.Role(
+            self, "Role", assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"), description=description[:1000]
+        )
+        self.role.add_to_policy(
+            aws_iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
         )
         self.function = aws_lambda.Function(
             self,
@@ -61,12 +101,12 @@ class TollgateFunction(Construct):
             else aws_lambda.Architecture.X86_64,
             code=aws_lambda.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES),
             handler=handler,
+            role=self.role,
             layers=[shared.powertools_layer],
             timeout=timeout or Duration.seconds(30),
             memory_size=memory_size,
             log_group=log_group,
             logging_format=aws_lambda.LoggingFormat.JSON,
-            dead_letter_queue=shared.dead_letter_queue,
             retry_attempts=2,
             environment={
                 "TOLLGATE_ENVIRONMENT": config.name,
@@ -82,26 +122,100 @@ class TollgateFunction(Construct):
                 **(environment or {}),
             },
         )
-        shared.event_bus.grant_put_events_to(self.function)
-        shared.idempotency_table.grant_read_write_data(self.function)
-        shared.state_table.grant_read_write_data(self.function)
+        self._grant(shared, config, access)
         acknowledge(
-            self.function,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+            self,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "kms:GenerateDataKey* covers GenerateDataKey and GenerateDataKeyWithoutPlaintext, which SNS, SQS and "
+            "DynamoDB call for this role; the resource is Tollgate's one key and kms:ViaService limits it to them.",
         )
-        for kms_action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge(
-                self.function,
-                f"AwsSolutions-IAM5[Action::{kms_action}]",
-                "CDK's KMS grant for Tollgate's own key (tables, topic); the resource is that one key.",
-            )
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            "python3.13 is the newest runtime the pinned Powertools layer parameter is published for; "
-            "moving on is a config change in stacks/constructs/shared.py once the layer exists.",
+            "Tollgate stays on python3.13 until a newer runtime is tested with its Powertools layer: the layer "
+            "parameter used is the python3.13 one; moving on is a change in stacks/constructs/shared.py.",
         )
+
+    def _grant(self, shared: SharedResources, config: EnvironmentConfig, access: Access) -> None:
+        role = self.role
+        region = Stack.of(self).region
+        # Lambda itself sends a failed asynchronous invocation to the DLQ with the function's role. Set on the L1
+        # so CDK does not add its grant (which includes kms:Encrypt/ReEncrypt*).
+        cfn = self.function.node.default_child
+        if not isinstance(cfn, aws_lambda.CfnFunction):  # pragma: no cover - CDK's own L1 type
+            raise TypeError("a Lambda function's default child is its CfnFunction")
+        cfn.dead_letter_config = aws_lambda.CfnFunction.DeadLetterConfigProperty(
+            target_arn=shared.dead_letter_queue.queue_arn
+        )
+        role.add_to_policy(
+            aws_iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[shared.dead_letter_queue.queue_arn])
+        )
+        services = ["sqs"]
+        tables = []
+        if access.writes:
+            tables.append("dynamodb")
+            role.add_to_policy(_state_statement(shared, STATE_WRITE_ACTIONS, access.writes))
+        reads_only = tuple(p for p in access.reads if p not in access.writes)
+        if reads_only:
+            tables.append("dynamodb")
+            role.add_to_policy(_state_statement(shared, STATE_READ_ACTIONS, reads_only))
+        if access.idempotency:
+            tables.append("dynamodb")
+            role.add_to_policy(
+                aws_iam.PolicyStatement(
+                    actions=list(IDEMPOTENCY_ACTIONS), resources=[shared.idempotency_table.table_arn]
+                )
+            )
+        if access.own_table:
+            tables.append("dynamodb")
+        if access.publishes_alerts:
+            services.append("sns")
+            role.add_to_policy(
+                aws_iam.PolicyStatement(actions=["sns:Publish"], resources=[shared.alert_topic.topic_arn])
+            )
+        services += sorted(set(tables))
+        # The key is used only through the services that encrypt with it (kms:ViaService).
+        role.add_to_policy(
+            aws_iam.PolicyStatement(
+                actions=list(ROLE_KEY_ACTIONS),
+                resources=[shared.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]}},
+            )
+        )
+        if access.announces:
+            # Only the detail types this function announces, and only as Tollgate (events:source/detail-type,
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html).
+            role.add_to_policy(
+                aws_iam.PolicyStatement(
+                    actions=["events:PutEvents"],
+                    resources=[shared.event_bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:source": TOLLGATE_SOURCE,
+                            "events:detail-type": [d.value for d in access.announces],
+                        }
+                    },
+                )
+            )
+        if config.secrets_key_arn:
+            # Secrets encrypted with a customer-managed key are decrypted by Secrets Manager on the caller's behalf.
+            role.add_to_policy(
+                aws_iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[config.secrets_key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+                )
+            )
+
+
+def _state_statement(
+    shared: SharedResources, actions: Sequence[str], prefixes: Sequence[str]
+) -> aws_iam.PolicyStatement:
+    return aws_iam.PolicyStatement(
+        actions=list(actions),
+        resources=[shared.state_table.table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*" for prefix in prefixes]}},
+    )
 
 
 def add_rule(

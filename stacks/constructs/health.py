@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, aws_cloudwatch, aws_cloudwatch_actions, aws_lambda, aws_sns, aws_sns_subscriptions
+from aws_cdk import (
+    Duration,
+    Stack,
+    aws_cloudwatch,
+    aws_cloudwatch_actions,
+    aws_iam,
+    aws_lambda,
+    aws_sns,
+    aws_sns_subscriptions,
+)
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig, Severity
+from stacks.arns import tollgate_alarms_arn
 from stacks.constructs.shared import SharedResources
 
 
@@ -46,6 +56,21 @@ class TollgateHealth(Construct):
             master_key=shared.key,
             enforce_ssl=True,
         )
+        # enforce_ssl writes a topic policy, which replaces SNS's default one: without this statement CloudWatch
+        # may not publish ("no resource-based policy allows the SNS:Publish action"). Only this account's
+        # Tollgate alarms (tollgate-<env>-*) may (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+        self.topic.add_to_resource_policy(
+            aws_iam.PolicyStatement(
+                sid="TollgateAlarmsPublish",
+                principals=[aws_iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    "ArnLike": {"aws:SourceArn": tollgate_alarms_arn(self, config)},
+                },
+            )
+        )
         for address in critical_emails(config):
             self.topic.add_subscription(aws_sns_subscriptions.EmailSubscription(address))
 
@@ -64,6 +89,8 @@ class TollgateHealth(Construct):
                 f"ErrorsAlarm{index}",
                 function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 f"Tollgate {config.name}: a Tollgate function is failing (retried, then DLQ)",
+                # Named under tollgate-<env>-* so the topic and key policies let CloudWatch publish it.
+                alarm_name=f"tollgate-{config.name}-tollgate-function-errors-{index}",
             )
             for index, function in enumerate(functions)
         )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, aws_iam, aws_secretsmanager, aws_ssm
+from aws_cdk import CfnOutput, Duration, aws_iam, aws_secretsmanager, aws_ssm
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.core.tollgate_events import DetailType
 from lambdas.hooks.naming import HOOK_HANDLER, hook_function_name, hook_parameter_name
-from stacks.constructs.function import TollgateFunction
+from stacks.arns import deployment_group_arns
+from stacks.constructs.function import Access, TollgateFunction
 from stacks.constructs.shared import SharedResources
 from stacks.nag import acknowledge
+
+# Hooks record their own reports and only read approvals (CONTRACTS.md pk prefixes); they announce verdicts.
+HOOK_ACCESS = Access(writes=("hook-report#",), reads=("approval#",), announces=(DetailType.HOOK_VERDICT,))
 
 # Describe* of ELBv2 supports no resource-level permissions.
 TRAFFIC_READ_ACTIONS = (
@@ -30,16 +35,7 @@ class DeploymentHooks(Construct):
         self.functions: dict[Hook, TollgateFunction] = {}
         if config.deployment.strategy is Strategy.ROLLING:
             return  # rolling ECS updates run no CodeDeploy hooks
-        stack = Stack.of(self)
-        deployment_groups = [
-            stack.format_arn(
-                service="codedeploy",
-                resource="deploymentgroup",
-                resource_name=f"{config.lms.codedeploy_application}/{service.deployment_group}",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for service in config.lms.services.values()
-        ]
+        deployment_groups = deployment_group_arns(self, config)
         synthetic_user = (
             aws_secretsmanager.Secret.from_secret_name_v2(self, "SyntheticUser", config.checks.synthetic_user_secret)
             if config.checks.synthetic_user_secret
@@ -56,6 +52,7 @@ class DeploymentHooks(Construct):
                 timeout=Duration.seconds(config.checks.hook_timeout_seconds),
                 function_name=hook_function_name(config.name, hook),
                 environment={"TOLLGATE_HOOK": hook.value},
+                access=HOOK_ACCESS,
             )
             function = hook_function.function
             function.add_to_role_policy(
@@ -75,7 +72,7 @@ class DeploymentHooks(Construct):
                     aws_iam.PolicyStatement(actions=list(TRAFFIC_READ_ACTIONS), resources=["*"])
                 )
                 acknowledge(
-                    function,
+                    hook_function,
                     "AwsSolutions-IAM5[Resource::*]",
                     "cloudwatch:GetMetricData and elasticloadbalancing:DescribeLoadBalancers, DescribeListeners "
                     "and DescribeRules support no resource-level permissions; the metric gate reads the ALB's "

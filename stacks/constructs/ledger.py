@@ -25,7 +25,7 @@ from lambdas.core.config import EnvironmentConfig
 from lambdas.core.tollgate_events import TOLLGATE_SOURCE
 from lambdas.ledger.adapters.table import BY_TIME_INDEX
 from lambdas.ledger.facts import CODEDEPLOY_STATE_CHANGE, ECS_DEPLOYMENT_STATE_CHANGE
-from stacks.constructs.function import TollgateFunction, add_rule
+from stacks.constructs.function import Access, TollgateFunction, add_rule
 from stacks.constructs.shared import SharedResources
 
 LEDGER_HANDLER = "lambdas.ledger.handler.handler"
@@ -33,6 +33,8 @@ METRICS_HANDLER = "lambdas.ledger.metrics_handler.handler"
 WEBHOOK_HANDLER = "lambdas.github_webhook.handler.handler"
 # The writer makes at most four table calls and two GetDeployment calls per event.
 LEDGER_TIMEOUT = Duration.seconds(30)
+# The ledger's functions use its own table (encrypted with Tollgate's key), never the shared state table.
+LEDGER_ACCESS = Access(own_table=True)
 # Reading a week of a busy environment's ledger (a few thousand items) and computing is seconds.
 METRICS_TIMEOUT = Duration.seconds(120)
 WEBHOOK_TIMEOUT = Duration.seconds(10)  # GitHub gives up on a delivery after 10 s
@@ -73,9 +75,9 @@ class Ledger(Construct):
             description=f"Tollgate {config.name}: record deployments and decisions in the ledger",
             timeout=LEDGER_TIMEOUT,
             environment=environment,
+            access=LEDGER_ACCESS,
         )
         self._grant_table(self.writer.function, "dynamodb:UpdateItem", "dynamodb:PutItem")
-        shared.key.grant_encrypt_decrypt(self.writer.function)
         if config.lms.codedeploy_application:
             self.writer.function.add_to_role_policy(
                 aws_iam.PolicyStatement(actions=["codedeploy:GetDeployment"], resources=self._deployment_groups(config))
@@ -91,9 +93,9 @@ class Ledger(Construct):
             timeout=METRICS_TIMEOUT,
             memory_size=512,
             environment=environment,
+            access=LEDGER_ACCESS,
         )
         self._grant_table(self.publisher.function, "dynamodb:Query", "dynamodb:GetItem", index=True)
-        shared.key.grant_decrypt(self.publisher.function)
         self.schedule = aws_events.Rule(
             self,
             "PipelineMetricsSchedule",
@@ -123,6 +125,7 @@ class Ledger(Construct):
             description=f"Tollgate {config.name}: GitHub workflow_run webhooks -> builds in the ledger",
             timeout=WEBHOOK_TIMEOUT,
             environment={**environment, "TOLLGATE_GITHUB_WEBHOOK_SECRET": secret_name},
+            access=LEDGER_ACCESS,
         )
         function = self.webhook.function
         # One TransactWriteItems: the delivery id (conditional put) and the build. There is no
@@ -130,7 +133,6 @@ class Ledger(Construct):
         # condition as ConditionCheckItem) on the ledger table:
         # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
         self._grant_table(function, "dynamodb:PutItem", "dynamodb:ConditionCheckItem")
-        shared.key.grant_encrypt_decrypt(function)
         aws_secretsmanager.Secret.from_secret_name_v2(self, "WebhookSecret", secret_name).grant_read(function)
         # GitHub cannot sign AWS SigV4 requests: the URL is public and every request must carry GitHub's
         # HMAC signature, checked with the secret before anything is parsed or written.

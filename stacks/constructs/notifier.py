@@ -9,9 +9,7 @@ so each person gets only what the notifier routed to them.
 from __future__ import annotations
 
 from aws_cdk import (
-    ArnFormat,
     Duration,
-    Stack,
     aws_events,
     aws_iam,
     aws_secretsmanager,
@@ -30,12 +28,15 @@ from lambdas.notifier.sources import (
     ECS_SOURCE,
     NOTIFIED_DETAIL_TYPES,
 )
-from stacks.constructs.function import TollgateFunction, add_rule
+from stacks.arns import deployment_group_arns
+from stacks.constructs.function import Access, TollgateFunction, add_rule
 from stacks.constructs.shared import SharedResources
 
 NOTIFIER_HANDLER = "lambdas.notifier.handler.handler"
 # Slack retries (Retry-After, 5xx backoff) are bounded by the time left; 60 s leaves room for them.
 NOTIFIER_TIMEOUT = Duration.seconds(60)
+# The notifier records deliveries and threads under notifier#, publishes emails, and announces nothing.
+NOTIFIER_ACCESS = Access(writes=("notifier#",), idempotency=True, publishes_alerts=True)
 
 
 class Notifier(Construct):
@@ -52,6 +53,7 @@ class Notifier(Construct):
             description=f"Tollgate {config.name}: deployment notifications to Slack and email",
             timeout=NOTIFIER_TIMEOUT,
             memory_size=256,
+            access=NOTIFIER_ACCESS,
         )
         function = self.function.function
         shared.slack_webhook_secret.grant_read(function)
@@ -60,22 +62,12 @@ class Notifier(Construct):
                 self, "SlackBotToken", config.alerts.slack_bot_token_secret
             )
             bot_token.grant_read(function)
-        shared.alert_topic.grant_publish(function)
         if config.lms.codedeploy_application:
             # GetDeployment tells which revision (task definition) a deployment deploys.
             function.add_to_role_policy(
                 aws_iam.PolicyStatement(
                     actions=["codedeploy:GetDeployment"],
-                    resources=[
-                        Stack.of(self).format_arn(
-                            service="codedeploy",
-                            resource="deploymentgroup",
-                            resource_name=f"{config.lms.codedeploy_application}/{service.deployment_group}",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for service in config.lms.services.values()
-                        if service.deployment_group
-                    ],
+                    resources=deployment_group_arns(self, config),
                 )
             )
 

@@ -7,7 +7,7 @@ a contract and physical names are set on purpose.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack, Tags, Token, aws_cloudwatch, aws_events, aws_iam
+from aws_cdk import Duration, Stack, Tags, Token, aws_cloudwatch, aws_events, aws_iam
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
@@ -23,7 +23,8 @@ from lambdas.rollback.alarms import (
     alarm_name,
 )
 from lambdas.rollback.deployment_events import CODEDEPLOY_STATE_CHANGE, ECS_DEPLOYMENT_STATE_CHANGE
-from stacks.constructs.function import TollgateFunction, add_rule
+from stacks.arns import arn, deployment_group_arns, ecs_service_arns
+from stacks.constructs.function import Access, TollgateFunction, add_rule
 from stacks.constructs.shared import SharedResources
 from stacks.nag import acknowledge
 
@@ -36,7 +37,25 @@ OPERATOR_ROLLBACK_TIMEOUT = Duration.seconds(120)
 # ALB metrics are published once a minute: shorter periods would leave every other datapoint missing.
 ALB_MIN_PERIOD_SECONDS = 60
 LOAN_SUBMISSIONS = ("LMS", "LoanApplicationsSubmitted")
+LOAN_SUBMISSIONS_SERVICE = "backend"
 ANOMALY_BAND_STD_DEVS = 2
+# Both functions keep their claims and records under rollback# (CONTRACTS.md) and are idempotent per event.
+ALARM_ROLLBACK_ACCESS = Access(
+    writes=("rollback#",),
+    idempotency=True,
+    announces=(
+        DetailType.ROLLBACK_STARTED,
+        DetailType.ROLLBACK_SKIPPED,
+        DetailType.ALARM_ANNOUNCED,
+        DetailType.ROLLBACK_RESTORED,
+        DetailType.ROLLBACK_JOINED,
+    ),
+)
+OPERATOR_ROLLBACK_ACCESS = Access(
+    writes=("rollback#",),
+    idempotency=True,
+    announces=(DetailType.ROLLBACK_STARTED, DetailType.ROLLBACK_SKIPPED, DetailType.ALARM_ANNOUNCED),
+)
 
 
 class ServiceAlarms(Construct):
@@ -48,7 +67,8 @@ class ServiceAlarms(Construct):
         super().__init__(scope, construct_id)
         thresholds = config.thresholds
         self._config, self._service_name = config, service_name
-        period = Duration.seconds(max(thresholds.alarm_period_seconds, ALB_MIN_PERIOD_SECONDS))
+        # The config rejects periods below ALB_MIN_PERIOD_SECONDS at synth (AWS would silently raise them).
+        period = Duration.seconds(thresholds.alarm_period_seconds)
         self._evaluation_periods = max(1, thresholds.evaluation_window_minutes * 60 // int(period.to_seconds()))
         # Three bad datapoints (or all, if fewer) within the window: one noisy minute does not roll back.
         self._datapoints = min(self._evaluation_periods, 3)
@@ -95,40 +115,59 @@ class ServiceAlarms(Construct):
             threshold=thresholds.unhealthy_hosts,
             description=f"{thresholds.unhealthy_hosts} or more unhealthy {service_name} tasks",
         )
-        self.loan_submissions = aws_cloudwatch.AnomalyDetectionAlarm(
-            self,
-            "LoanSubmissionsAnomaly",
-            alarm_name=alarm_name(config.name, service_name, AlarmKind.LOAN_SUBMISSIONS_ANOMALY),
-            alarm_description=f"Loan applications submitted fell below the expected band (guards {service_name})",
-            metric=aws_cloudwatch.Metric(
-                namespace=LOAN_SUBMISSIONS[0],
-                metric_name=LOAN_SUBMISSIONS[1],
-                dimensions_map={"Environment": config.name},
-                statistic="Sum",
-                period=Duration.seconds(max(thresholds.alarm_period_seconds, 60)),
-            ),
-            std_devs=ANOMALY_BAND_STD_DEVS,
-            # Only a drop hurts: more applications than expected is good news, not a failed release.
-            comparison_operator=aws_cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
-            evaluation_periods=self._evaluation_periods,
-            datapoints_to_alarm=self._datapoints,
-            treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self._tag(self.loan_submissions, AlarmKind.LOAN_SUBMISSIONS_ANOMALY)
+        # The business signal is per service or not at all: LoanApplicationsSubmitted is published by the backend
+        # (it takes the applications), with a Service dimension so a quiet hour of one service is not read as
+        # every service failing. Only the backend gets the alarm.
+        self.loan_submissions: aws_cloudwatch.AnomalyDetectionAlarm | None = None
+        if service_name == LOAN_SUBMISSIONS_SERVICE:
+            self.loan_submissions = aws_cloudwatch.AnomalyDetectionAlarm(
+                self,
+                "LoanSubmissionsAnomaly",
+                alarm_name=alarm_name(config.name, service_name, AlarmKind.LOAN_SUBMISSIONS_ANOMALY),
+                alarm_description=f"Loan applications submitted fell below the expected band (guards {service_name})",
+                metric=aws_cloudwatch.Metric(
+                    namespace=LOAN_SUBMISSIONS[0],
+                    metric_name=LOAN_SUBMISSIONS[1],
+                    dimensions_map={"Environment": config.name, "Service": service_name},
+                    statistic="Sum",
+                    period=period,
+                ),
+                std_devs=ANOMALY_BAND_STD_DEVS,
+                # Only a drop hurts: more applications than expected is good news, not a failed release.
+                comparison_operator=aws_cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+                evaluation_periods=self._evaluation_periods,
+                datapoints_to_alarm=self._datapoints,
+                treat_missing_data=aws_cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            self._tag(self.loan_submissions, AlarmKind.LOAN_SUBMISSIONS_ANOMALY)
+        # A composite is as severe as its children: service-unhealthy is critical (it rolls back, and CodeDeploy
+        # may stop on it), so its children are exactly the critical alarms; warnings are announced on their own.
+        critical = [
+            alarm
+            for kind, alarm in self._metric_alarms().items()
+            if alarm is not None and ALARM_SEVERITIES[kind] is ALARM_SEVERITIES[AlarmKind.SERVICE_UNHEALTHY]
+        ]
         self.service_unhealthy = aws_cloudwatch.CompositeAlarm(
             self,
             "ServiceUnhealthy",
             composite_alarm_name=alarm_name(config.name, service_name, AlarmKind.SERVICE_UNHEALTHY),
-            alarm_description=f"The LMS {service_name} is unhealthy: any of its Tollgate alarms",
-            alarm_rule=aws_cloudwatch.AlarmRule.any_of(
-                self.error_rate, self.p99_latency, self.unhealthy_hosts, self.loan_submissions
-            ),
+            alarm_description=f"The LMS {service_name} is unhealthy: any of its critical Tollgate alarms",
+            alarm_rule=aws_cloudwatch.AlarmRule.any_of(*critical),
         )
         self._tag(self.service_unhealthy, AlarmKind.SERVICE_UNHEALTHY)
 
+    def _metric_alarms(self) -> dict[AlarmKind, aws_cloudwatch.AlarmBase | None]:
+        return {
+            AlarmKind.ERROR_RATE: self.error_rate,
+            AlarmKind.P99_LATENCY: self.p99_latency,
+            AlarmKind.UNHEALTHY_HOSTS: self.unhealthy_hosts,
+            AlarmKind.LOAN_SUBMISSIONS_ANOMALY: self.loan_submissions,
+        }
+
     @property
     def alarms(self) -> list[aws_cloudwatch.IAlarm]:
-        return [self.error_rate, self.p99_latency, self.unhealthy_hosts, self.loan_submissions, self.service_unhealthy]
+        found: list[aws_cloudwatch.IAlarm] = [a for a in self._metric_alarms().values() if a is not None]
+        return [*found, self.service_unhealthy]
 
     def _alb(self, metric: str, target_group: str, statistic: str, period: Duration) -> aws_cloudwatch.Metric:
         return aws_cloudwatch.Metric(
@@ -187,6 +226,7 @@ class Rollback(Construct):
             description=f"Tollgate {config.name}: roll the LMS back when its alarms fire",
             timeout=ALARM_ROLLBACK_TIMEOUT,
             memory_size=256,
+            access=ALARM_ROLLBACK_ACCESS,
         )
         self.operator_function = TollgateFunction(
             self,
@@ -197,6 +237,7 @@ class Rollback(Construct):
             description=f"Tollgate {config.name}: operator rollback of services and database",
             timeout=OPERATOR_ROLLBACK_TIMEOUT,
             memory_size=256,
+            access=OPERATOR_ROLLBACK_ACCESS,
         )
         for function in (self.alarm_function, self.operator_function):
             for statement in self._deployment_statements():
@@ -237,7 +278,7 @@ class Rollback(Construct):
         }
         for function, reasons in findings.items():
             for resource, reason in reasons.items():
-                acknowledge(function.function, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+                acknowledge(function, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
 
     # -- triggers -----------------------------------------------------------------------------------------
 
@@ -307,10 +348,7 @@ class Rollback(Construct):
 
     def _deployment_statements(self) -> list[aws_iam.PolicyStatement]:
         config = self._config
-        services = list(config.lms.services.values())
-        ecs_services = [
-            self._arn("ecs", "service", f"{config.lms.ecs_cluster}/{s.ecs_service}", colon=False) for s in services
-        ]
+        ecs_services = ecs_service_arns(self, config)
         statements = [
             aws_iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=ecs_services),
             # Neither call supports resource-level permissions (AWS service authorization reference).
@@ -320,11 +358,7 @@ class Rollback(Construct):
             statements.append(aws_iam.PolicyStatement(actions=["ecs:UpdateService"], resources=ecs_services))
         application = config.lms.codedeploy_application
         if application:
-            groups = [
-                self._arn("codedeploy", "deploymentgroup", f"{application}/{s.deployment_group}", colon=True)
-                for s in services
-                if s.deployment_group
-            ]
+            groups = deployment_group_arns(self, config)
             statements += [
                 aws_iam.PolicyStatement(
                     actions=[
@@ -363,9 +397,4 @@ class Rollback(Construct):
         ]
 
     def _arn(self, service: str, resource: str, name: str, *, colon: bool) -> str:
-        return Stack.of(self).format_arn(
-            service=service,
-            resource=resource,
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME if colon else ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return arn(self, service, resource, name, colon=colon)

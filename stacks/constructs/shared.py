@@ -21,7 +21,11 @@ from aws_cdk import (
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.arns import queue_arn, tollgate_alarms_arn
 from stacks.nag import acknowledge
+
+# What a service needs of the key to deliver into an encrypted topic or queue: a data key, and to read it back.
+SERVICE_KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
 
 # The public parameter AWS keeps pointing at the newest Powertools layer for a runtime and architecture;
 # resolving it at deploy time keeps synth offline and the layer current.
@@ -55,9 +59,26 @@ class SharedFoundation(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        # EventBridge and CloudWatch alarms publish to the encrypted topic and queue.
-        key.grant_encrypt_decrypt(aws_iam.ServicePrincipal("events.amazonaws.com"))
-        key.grant_encrypt_decrypt(aws_iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        # Two services use the key on their own behalf, each only for what it delivers (no Encrypt/ReEncrypt):
+        # - CloudWatch publishes Tollgate's own alarms to the encrypted operations topic: SNS needs
+        #   kms:GenerateDataKey* and kms:Decrypt for it, and CloudWatch's requests carry aws:SourceAccount and
+        #   aws:SourceArn (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+        #   #compatibility-with-aws-services), so only this account's tollgate-<env>-* alarms qualify.
+        # - EventBridge parks undeliverable events in the encrypted dead-letter queue: SQS asks KMS on the
+        #   sender's behalf with the queue's ARN as encryption context (aws:sqs:arn), which pins the statement
+        #   to that queue (aws:SourceArn is not carried on EventBridge's KMS requests, per the SNS page above).
+        key.add_to_resource_policy(
+            aws_iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToOperationsTopic",
+                principals=[aws_iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=list(SERVICE_KEY_ACTIONS),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": tollgate_alarms_arn(self, config)},
+                },
+            )
+        )
 
         event_bus = aws_events.EventBus(self, "EventBus", event_bus_name=f"tollgate-{config.name}")
         # Keep every Tollgate announcement for a while so it can be replayed after an outage.
@@ -80,10 +101,25 @@ class SharedFoundation(Construct):
         dead_letter_queue = aws_sqs.Queue(
             self,
             "DeadLetterQueue",
+            # Named, so the key policy can name it without a reference cycle (key -> queue -> key).
+            queue_name=f"tollgate-{config.name}-dead-letters",
             encryption=aws_sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+        )
+        key.add_to_resource_policy(
+            aws_iam.PolicyStatement(
+                sid="EventBridgeParksEventsInDeadLetterQueue",
+                principals=[aws_iam.ServicePrincipal("events.amazonaws.com")],
+                actions=list(SERVICE_KEY_ACTIONS),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:aws:sqs:arn": queue_arn(self, f"tollgate-{config.name}-dead-letters")
+                    }
+                },
+            )
         )
         acknowledge(
             dead_letter_queue,

@@ -25,7 +25,7 @@ from lambdas.core.config import EnvironmentConfig, Severity
 from lambdas.ledger.adapters.emf import ENVIRONMENT_DIMENSION, SERVICE_DIMENSION
 from lambdas.rollback.alarms import ENVIRONMENT_TAG, SERVICE_TAG, SEVERITY_TAG
 from lambdas.synthetics.model import LATENCY_METRIC, SUCCESS_METRIC, SYNTHETICS_NAMESPACE, plan_runs
-from stacks.constructs.function import TollgateFunction
+from stacks.constructs.function import Access, TollgateFunction
 from stacks.constructs.shared import SharedResources
 from stacks.nag import acknowledge
 
@@ -63,6 +63,8 @@ class Synthetics(Construct):
             handler=SYNTHETICS_HANDLER,
             description=f"Tollgate {config.name}: the LMS's critical flows every {every} minutes",
             timeout=timeout,
+            # The run lease (one run at a time per environment) lives in the state table under "synthetics#".
+            access=Access(writes=("synthetics#",)),
         )
         runs = plan_runs(config)
         if config.checks.synthetic_user_secret and any(r.flow.uses_synthetic_user for r in runs):

@@ -66,10 +66,13 @@ def test_every_service_has_its_named_and_tagged_alarms(
     # Given the environment's services, Then each has four metric alarms and one composite, named by the scheme
     alarms = _alarms(template)
     services = environment_config.lms.services
-    assert set(alarms) == {alarm_name(environment_config.name, s, k) for s in services for k in METRIC_KINDS}
+    # The business signal guards only the service that publishes it (the backend takes the applications).
+    expected_kinds = {s: [k for k in METRIC_KINDS if s == "backend" or k is not AlarmKind.LOAN_SUBMISSIONS_ANOMALY]
+                      for s in services}  # fmt: skip
+    assert set(alarms) == {alarm_name(environment_config.name, s, k) for s in services for k in expected_kinds[s]}
     template.resource_count_is("AWS::CloudWatch::CompositeAlarm", len(services))
     for service in services:
-        for kind in METRIC_KINDS:
+        for kind in expected_kinds[service]:
             tags = _tags(alarms[alarm_name(environment_config.name, service, kind)])
             assert tags["tollgate:environment"] == environment_config.name
             assert tags["tollgate:service"] == service
@@ -125,7 +128,10 @@ def test_loan_submissions_alarm_uses_anomaly_detection(
     assert any(e.startswith("ANOMALY_DETECTION_BAND(") for e in expressions)
     metric = next(m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m)
     assert (metric["Namespace"], metric["MetricName"]) == ("LMS", "LoanApplicationsSubmitted")
-    assert metric["Dimensions"] == [{"Name": "Environment", "Value": environment_config.name}]
+    assert metric["Dimensions"] == [
+        {"Name": "Environment", "Value": environment_config.name},
+        {"Name": "Service", "Value": "backend"},
+    ]
 
 
 def test_two_functions_with_their_handlers(template: Template) -> None:
