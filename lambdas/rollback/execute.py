@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from lambdas.core.config import Severity
-from lambdas.core.errors import TollgateError
 from lambdas.core.observability import logger
 from lambdas.core.state_table import Claim, ClaimState
 from lambdas.rollback.models import Outcome, RollbackAction, RollbackDecision, RollbackRecord
@@ -82,11 +81,10 @@ def carry_out(
     claim = ports.ledger.claim(record, owner=owner, lease=lease, now=now)
     if not claim.acts:
         return _not_ours(decision, claim, record)
-    try:
-        execution = _act(decision, ports, record, taken_over=claim.state is ClaimState.TAKEN_OVER)
-    except BaseException:
-        _release(ports, claim)
-        raise
+    # No release on failure: the call may have landed in AWS even though it failed here (a timeout after
+    # CodeDeploy accepted it). The lease runs out at this invocation's deadline, before Lambda's retry
+    # (1 minute later at the earliest), and the retry takes it over and checks CodeDeploy first.
+    execution = _act(decision, ports, record, taken_over=claim.state is ClaimState.TAKEN_OVER)
     done = record.model_copy(
         update={"rollback_deployment_id": execution.rollback_deployment_id, "stop_status": execution.stop_status}
     )
@@ -107,14 +105,6 @@ def finish(ports: RollbackPorts, execution: Execution, *, now: datetime, result:
     """Mark the claim done with the answer (the guarded AWS call succeeded)."""
     if execution.claim is not None and execution.record is not None and execution.claim.acts:
         ports.ledger.complete(execution.claim, execution.record, now=now, result=result)
-
-
-def _release(ports: RollbackPorts, claim: Claim) -> None:
-    # Give the lease back early so a retry acts at once; when even that fails, the lease runs out anyway.
-    try:
-        ports.ledger.release(claim)
-    except TollgateError as error:
-        logger.warning("lease not released; it expires at this invocation's deadline", extra={"error": str(error)})
 
 
 def _not_ours(decision: RollbackDecision, claim: Claim, record: RollbackRecord) -> Execution:

@@ -187,11 +187,7 @@ def _restore_once(  # noqa: PLR0917 - one step's inputs, called once
         if database.state(earlier).found:  # the killed attempt's restore landed: do not restore again
             steps.complete(claim, now=now, attributes={"target_cluster": earlier, "cluster_arn": earlier})
             return earlier
-    try:
-        arn = database.restore(target)
-    except BaseException:
-        steps.release(claim)
-        raise
+    arn = database.restore(target)  # on failure the lease runs out and the retry checks the new cluster first
     steps.complete(claim, now=now, attributes={"target_cluster": target.target_cluster, "cluster_arn": arn})
     return arn
 

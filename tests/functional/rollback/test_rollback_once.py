@@ -151,9 +151,11 @@ def test_a_failed_action_releases_the_claim_so_a_retry_can_act(
     monkeypatch.setattr(Deployments, "stop_with_rollback", flaky_stop)
     event = production.alarm_event("backend")
 
-    # When the alarm is handled, fails, and EventBridge retries it
+    # When the alarm is handled, fails, and Lambda retries it a minute later (after the lease ran out)
     with pytest.raises(RollbackActionError):
         production.handle(event)
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    monkeypatch.setattr("lambdas.rollback.wiring.now", lambda: later)
     result = production.handle(event)
 
     # Then the retry stops the deployment
