@@ -77,11 +77,15 @@ class AlarmDetail(BaseModel):
 
     @field_validator("alarm_tags", mode="before")
     @classmethod
-    def _tags_as_mapping(cls, raw: object) -> object:
-        # Accept both {"k": "v"} and the API's [{"Key": k, "Value": v}] shape.
+    def _tags_as_mapping(cls, raw: object) -> dict[str, str] | None:
+        # Accept both {"k": "v"} and the API's [{"Key": k, "Value": v}] shape; anything else (or any entry
+        # that is not a string pair) is dropped, so a malformed alarmTags reads as "no tags", never a crash.
         if isinstance(raw, list):
-            return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value"))) for t in raw}
-        return raw
+            pairs = [(t.get("Key", t.get("key")), t.get("Value", t.get("value"))) for t in raw if isinstance(t, dict)]
+            return {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(raw, dict):
+            return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+        return None
 
 
 class AlarmStateChange(EventBridgeModel):

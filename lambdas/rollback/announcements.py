@@ -13,11 +13,13 @@ _DETAIL_TYPES = {
     Outcome.ROLLBACK: DetailType.ROLLBACK_STARTED,
     Outcome.SKIPPED: DetailType.ROLLBACK_SKIPPED,
     Outcome.ANNOUNCED: DetailType.ALARM_ANNOUNCED,
+    Outcome.JOINED: DetailType.ROLLBACK_JOINED,
 }
 _SUMMARIES = {
     Outcome.ROLLBACK: "Rollback started for {service} in {environment}",
     Outcome.SKIPPED: "Rollback skipped for {service} in {environment}",
     Outcome.ANNOUNCED: "Alarm on {service} in {environment}",
+    Outcome.JOINED: "Alarm joined the rollback of {service} in {environment}",
 }
 
 

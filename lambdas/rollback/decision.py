@@ -80,6 +80,15 @@ def decide_rollback(
             "Tollgate never rolls back a rollback",
             **with_deployment,
         )
+    began = detail.state.timestamp
+    if began.tzinfo is None or latest.created_at.tzinfo is None or began < latest.created_at:
+        # An alarm already in ALARM before the deployment existed says nothing about that deployment.
+        return RollbackDecision(
+            outcome=Outcome.ANNOUNCED,
+            reason=f"{why} since {began.isoformat()}, before deployment {latest.deployment_id} was created "
+            f"({latest.created_at.isoformat()}): announced, no rollback",
+            **with_deployment,
+        )
     if latest.phase is DeploymentPhase.IN_FLIGHT:
         return rollback_of(latest, deployment_state, config, service=guard.service, why=why)
     window = timedelta(minutes=config.deployment.watch_window_minutes)

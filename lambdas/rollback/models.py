@@ -31,6 +31,8 @@ class DeploymentRecord(_Frozen):
     # Created by a rollback: Tollgate's own, or CodeDeploy's (rollbackInfo / creator).
     is_rollback: bool = False
     task_definition: str | None = None
+    # For a rollback deployment: the deployment it rolls back (CodeDeploy's rollbackInfo or Tollgate's description).
+    rolls_back: str | None = None
 
 
 class DeploymentState(_Frozen):
@@ -56,6 +58,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # a rollback was considered and not done: announce Rollback Skipped
     ANNOUNCED = "announced"  # nothing to roll back, but people should know: announce Alarm Announced
     IGNORED = "ignored"  # nothing to do and nothing to say (logged with the reason)
+    JOINED = "joined"  # a rollback of this deployment is already under way: announce Alarm Joined Rollback (info)
 
 
 class RollbackDecision(_Frozen):
@@ -87,3 +90,5 @@ class RollbackRecord(_Frozen):
     started_at: datetime
     rollback_deployment_id: str | None = None
     restored_at: datetime | None = None
+    event_id: str | None = None  # the event whose invocation claimed the deployment (its duplicates answer alike)
+    stop_status: str | None = None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lambdas.core.config import EnvironmentConfig, Severity, Strategy
 from lambdas.core.tollgate_events import DetailType, TollgateEvent
@@ -50,6 +50,28 @@ class OperatorRollbackRequest(_Frozen):
     confirmed: bool = False
     requested_by: str = "operator"
 
+    @field_validator("services")
+    @classmethod
+    def _named_services(cls, services: tuple[str, ...]) -> tuple[str, ...]:
+        if not services or any(not s.strip() for s in services):
+            raise ValueError("services: name at least one service, and no empty names (e.g. -s backend,frontend)")
+        return tuple(s.strip() for s in services)
+
+    @field_validator("requested_by")
+    @classmethod
+    def _named_requester(cls, requested_by: str) -> str:
+        if not requested_by.strip():
+            raise ValueError("requested_by: say who asks (--by NAME)")
+        return requested_by.strip()
+
+    @model_validator(mode="after")
+    def _time_with_zone(self) -> OperatorRollbackRequest:
+        if self.type is RollbackType.DATABASE and self.to is not None and self.restore_time is None:
+            raise ValueError(
+                f"--to {self.to!r}: -t database needs an ISO-8601 time with a zone, e.g. 2026-03-12T14:00:00+00:00"
+            )
+        return self
+
     @property
     def touches_database(self) -> bool:
         return self.type in (RollbackType.DATABASE, RollbackType.FULL)
@@ -63,6 +85,8 @@ class OperatorRollbackRequest(_Frozen):
         """``--to`` read as a time (database rollbacks only); None when it is a revision."""
         if self.type is not RollbackType.DATABASE or not self.to:
             return None
+        if "T" not in self.to.upper() and " " not in self.to:
+            return None  # a bare date (2020-01-01) or number is not a point in time
         try:
             parsed = datetime.fromisoformat(self.to)
         except ValueError:

@@ -6,25 +6,31 @@ embedded AWS runs exactly what the function runs in AWS.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lambdas.core.config import EnvironmentConfig, Severity
+from lambdas.core.state_table import ClaimState
 from lambdas.core.tollgate_events import DetailType, TollgateEvent
-from lambdas.rollback.adapters.database import Database
-from lambdas.rollback.adapters.deployments import RollbackActionError
 from lambdas.rollback.announcements import decision_event
-from lambdas.rollback.execute import Execution, RollbackPorts, carry_out
+from lambdas.rollback.errors import RollbackActionError
+from lambdas.rollback.execute import Execution, RollbackPorts, carry_out, finish
 from lambdas.rollback.models import DeploymentState
 from lambdas.rollback.operator import (
+    RDS_IDENTIFIER_MAX,
+    DatabaseRestore,
     DatabaseState,
     OperatorRollbackPlan,
     OperatorRollbackRequest,
     plan_operator_rollback,
 )
+from lambdas.rollback.ports import DatabasePort, StepsPort
 
-_REPORTED = {"service", "outcome", "action", "reason"}
+# The operator function's timeout: a killed invocation's leases run out with it.
+OPERATOR_LEASE = timedelta(seconds=120)
+MAX_SAME_MINUTE = 9
 
 
 @dataclass
@@ -99,7 +105,7 @@ def plan_request(
     request: OperatorRollbackRequest,
     config: EnvironmentConfig,
     ports: RollbackPorts,
-    database: Database,
+    database: DatabasePort,
     now: datetime,
 ) -> OperatorRollbackPlan:
     """Read what the plan needs (deployments, the database, ``--to``) and plan; changes nothing."""
@@ -122,17 +128,74 @@ def run_operator_rollback(
     request: OperatorRollbackRequest,
     config: EnvironmentConfig,
     ports: RollbackPorts,
-    database: Database,
+    database: DatabasePort,
     now: datetime,
+    *,
+    steps: StepsPort | None = None,
+    request_id: str | None = None,
+    lease: timedelta = OPERATOR_LEASE,
 ) -> OperatorResult:
-    """Plan, and unless refused or a dry run, restore the database first and then roll back each service."""
+    """Plan, and unless refused or a dry run, restore the database first and then roll back each service.
+
+    With ``steps`` and ``request_id`` (the event id), each step is a lease: a retry of the same request
+    resumes after the steps already done (the restore is never repeated), and the services' own claims
+    make their rollbacks act once.
+    """
     plan = plan_request(request, config, ports, database, now)
     result = OperatorResult(plan=plan)
     if not plan.acts:
         return result
+    owner = f"{request_id or 'operator'}@{uuid.uuid4()}"
     if plan.database is not None:
-        result.restored_cluster_arn = database.restore(plan.database)
+        result.restored_cluster_arn = _restore_once(plan.database, database, steps, request_id, owner, lease, now)
+        if result.restored_cluster_arn is None:
+            result.error = "the database restore of this request is under way in another invocation"
+            return result
     trigger = f"operator rollback by {request.requested_by}"
     for decision in plan.services:
-        result.executions.append(carry_out(decision, ports, trigger=trigger, trigger_time=now, now=now))
+        execution = carry_out(
+            decision, ports, trigger=trigger, trigger_time=now, now=now, owner=owner, lease=lease, event_id=request_id
+        )
+        finish(ports, execution, now=now, result=None)
+        result.executions.append(execution)
     return result
+
+
+def _restore_once(  # noqa: PLR0917 - one step's inputs, called once
+    restore: DatabaseRestore,
+    database: DatabasePort,
+    steps: StepsPort | None,
+    request_id: str | None,
+    owner: str,
+    lease: timedelta,
+    now: datetime,
+) -> str | None:
+    """The restore, at most once per request: a retry after it finds the step done (or the new cluster)."""
+    if steps is None or request_id is None:
+        return database.restore(_free_target(restore, database))
+    target = _free_target(restore, database)
+    claim = steps.claim(
+        request_id, "database", owner=owner, lease=lease, now=now, attributes={"target_cluster": target.target_cluster}
+    )
+    previous = claim.previous.attributes if claim.previous else {}
+    if claim.state is ClaimState.DONE:
+        return previous.get("cluster_arn") or previous.get("target_cluster")
+    if claim.state is ClaimState.HELD:
+        return None
+    if claim.state is ClaimState.TAKEN_OVER and previous.get("target_cluster"):
+        earlier = previous["target_cluster"]
+        if database.state(earlier).found:  # the killed attempt's restore landed: do not restore again
+            steps.complete(claim, now=now, attributes={"target_cluster": earlier, "cluster_arn": earlier})
+            return earlier
+    arn = database.restore(target)  # on failure the lease runs out and the retry checks the new cluster first
+    steps.complete(claim, now=now, attributes={"target_cluster": target.target_cluster, "cluster_arn": arn})
+    return arn
+
+
+def _free_target(restore: DatabaseRestore, database: DatabasePort) -> DatabaseRestore:
+    """A second request in the same minute gets its own cluster name (``-2``, ``-3``...) instead of a clash."""
+    name, n = restore.target_cluster, 1
+    while database.state(name).found and n < MAX_SAME_MINUTE:
+        n += 1
+        name = f"{restore.target_cluster[: RDS_IDENTIFIER_MAX - 3]}-{n}"
+    return restore.model_copy(update={"target_cluster": name})

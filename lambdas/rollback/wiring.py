@@ -1,30 +1,52 @@
-"""Builds the rollback functions' ports from the function settings (once per invocation, clients cached)."""
+"""The rollback functions' settings (checked at the first invocation, naming what is missing) and ports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.core import aws
 from lambdas.core.bus import announce
-from lambdas.core.config import ConfigError
-from lambdas.core.settings import FunctionSettings
+from lambdas.core.config import ConfigError, EnvironmentConfig, environment
+from lambdas.core.settings import settings
 from lambdas.core.tollgate_events import TollgateEvent
+from lambdas.rollback.adapters.alarm_tags import read_alarm_tags
 from lambdas.rollback.adapters.deployments import Deployments
-from lambdas.rollback.adapters.ledger import RollbackLedger
+from lambdas.rollback.adapters.ledger import OperatorSteps, RollbackLedger
+from lambdas.rollback.alarm_rollback import AlarmPorts, Invocation
 from lambdas.rollback.execute import RollbackPorts
 from lambdas.rollback.ports import NoCanaryController, TrafficRestorer
 
-# Duplicated events arrive within minutes; a day covers EventBridge's retries (up to 24 h).
-IDEMPOTENCY_SECONDS = 24 * 3600
+if TYPE_CHECKING:
+    from lambdas.rollback.operator_request import OperatorPorts
+
+
+@dataclass(frozen=True)
+class RollbackSettings:
+    """What both rollback functions read from their environment (the stack sets each variable)."""
+
+    environment: str  # TOLLGATE_ENVIRONMENT
+    event_bus: str  # TOLLGATE_EVENT_BUS
+    state_table: str  # TOLLGATE_STATE_TABLE
+
+    @property
+    def config(self) -> EnvironmentConfig:
+        return environment(self.environment)
+
+
+def rollback_settings() -> RollbackSettings:
+    function = settings()  # raises ConfigError naming TOLLGATE_ENVIRONMENT / TOLLGATE_EVENT_BUS when missing
+    if not function.state_table:
+        raise ConfigError("function settings: TOLLGATE_STATE_TABLE is required by the rollback functions")
+    return RollbackSettings(
+        environment=function.environment, event_bus=function.event_bus, state_table=function.state_table
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def traffic_restorer() -> TrafficRestorer:
@@ -32,40 +54,44 @@ def traffic_restorer() -> TrafficRestorer:
     return NoCanaryController()
 
 
-def rollback_ports(settings: FunctionSettings) -> RollbackPorts:
-    if not settings.state_table:
-        raise ConfigError("function settings: TOLLGATE_STATE_TABLE is required by the rollback functions")
+def rollback_ports(function_settings: RollbackSettings | None = None) -> RollbackPorts:
+    chosen = function_settings or rollback_settings()
     return RollbackPorts(
-        deployments=Deployments(settings.config),
-        ledger=RollbackLedger(settings.state_table),
-        traffic=traffic_restorer(),
+        deployments=Deployments(chosen.config), ledger=RollbackLedger(chosen.state_table), traffic=traffic_restorer()
     )
 
 
-def announcer(settings: FunctionSettings) -> Callable[[TollgateEvent], str]:
-    return lambda event: announce(event, bus_name=settings.event_bus)
+def alarm_ports(function_settings: RollbackSettings) -> AlarmPorts:
+    bus = function_settings.event_bus
+
+    def announcer(event: TollgateEvent) -> str:
+        return announce(event, bus_name=bus)
+
+    return AlarmPorts(rollback=rollback_ports(function_settings), announce=announcer, alarm_tags=read_alarm_tags)
 
 
-def once_per_event(
-    process: Callable[..., dict[str, Any]], settings: FunctionSettings, context: LambdaContext
-) -> Callable[..., dict[str, Any]]:
-    """``process(event=...)`` run once per EventBridge event id (Powertools idempotency on DynamoDB)."""
-    if not settings.idempotency_table:
-        return process
-    wrapped, config = _idempotent(process, settings.idempotency_table, aws.client("dynamodb"))
-    config.register_lambda_context(context)
-    return wrapped
+def operator_ports(function_settings: RollbackSettings) -> OperatorPorts:
+    from lambdas.rollback.adapters.database import Database  # noqa: PLC0415 - the alarm function never needs RDS
+    from lambdas.rollback.operator_request import OperatorPorts  # noqa: PLC0415
 
-
-@cache
-def _idempotent(
-    process: Callable[..., dict[str, Any]], table_name: str, dynamodb: Any
-) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
-    persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb)
-    config = IdempotencyConfig(
-        event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
+    alarm = alarm_ports(function_settings)
+    return OperatorPorts(
+        rollback=alarm.rollback,
+        database=Database(),
+        steps=OperatorSteps(function_settings.state_table),
+        announce=alarm.announce,
     )
-    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
-        data_keyword_argument="event", persistence_store=persistence, config=config
-    )(process)
-    return wrapped, config
+
+
+def invocation(event_id: str, context: LambdaContext) -> Invocation:
+    """The lease runs until this invocation's deadline: once Lambda has killed it, a retry may take over."""
+    arn = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    remaining = timedelta(milliseconds=max(0, int(context.get_remaining_time_in_millis())))
+    return Invocation(
+        event_id=event_id,
+        owner=str(getattr(context, "aws_request_id", "") or event_id),
+        account=arn[4] if len(arn) > 5 else None,
+        region=arn[3] if len(arn) > 5 else None,
+        now=now(),
+        lease=remaining,
+    )

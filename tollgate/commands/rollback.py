@@ -16,6 +16,7 @@ import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -56,7 +57,9 @@ def register(subparsers: Any) -> None:
 
 
 def build_request(args: argparse.Namespace, config: EnvironmentConfig) -> OperatorRollbackRequest:
-    services = tuple(s.strip() for s in (args.services or ",".join(config.lms.services)).split(",") if s.strip())
+    if args.services is not None and not any(s.strip() for s in args.services.split(",")):
+        raise CommandError("invalid rollback request: -s names no service; give e.g. -s backend,frontend or omit -s")
+    services = tuple(s.strip() for s in (args.services or ",".join(config.lms.services)).split(","))
     try:
         return OperatorRollbackRequest(
             environment=config.name,
@@ -68,7 +71,8 @@ def build_request(args: argparse.Namespace, config: EnvironmentConfig) -> Operat
             requested_by=args.by or _login(),
         )
     except ValidationError as error:
-        raise CommandError(f"invalid rollback request: {error.errors()[0]['msg']}") from error
+        message = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise CommandError(f"invalid rollback request: {message}") from error
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,12 +88,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_embedded(request: OperatorRollbackRequest, config: EnvironmentConfig) -> int:
     from lambdas.rollback.adapters.database import Database  # noqa: PLC0415 - after the embedded AWS starts
+    from lambdas.rollback.adapters.ledger import OperatorSteps  # noqa: PLC0415
     from lambdas.rollback.operator_run import run_operator_rollback  # noqa: PLC0415
-    from lambdas.rollback.wiring import rollback_ports  # noqa: PLC0415
+    from lambdas.rollback.wiring import RollbackSettings, rollback_ports  # noqa: PLC0415
 
     with _seeded_world(config) as (recorder, function_settings):
         start = len(recorder.calls)
-        result = run_operator_rollback(request, config, rollback_ports(function_settings), Database(), _now())
+        chosen = RollbackSettings(
+            environment=config.name, event_bus=function_settings.event_bus, state_table=function_settings.state_table
+        )
+        steps = OperatorSteps(function_settings.state_table)
+        result = run_operator_rollback(
+            request, config, rollback_ports(chosen), Database(), _now(), steps=steps, request_id=str(uuid.uuid4())
+        )
         calls = recorder.since(start)
     out = sys.stdout
     out.write(render_plan(result.plan))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.core import aws
 from lambdas.core.appspec import appspec_content, appspec_revision, ecs_appspec
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
+from lambdas.core.errors import describe, error_code
+from lambdas.rollback.errors import DeploymentLookupError, RollbackActionError
 from lambdas.rollback.models import DeploymentPhase, DeploymentRecord, DeploymentState
 
 # Marks the deployments Tollgate creates as rollbacks, so a later alarm never rolls them back.
@@ -32,12 +33,10 @@ _TASK_DEFINITION_IN_YAML = re.compile(r"TaskDefinition:\s*[\"']?(?P<arn>[^\"'\s]
 _REVISION = re.compile(r":(?P<revision>\d+)$")
 
 
-class DeploymentLookupError(Exception):
-    """The service's deployments could not be read."""
-
-
-class RollbackActionError(Exception):
-    """AWS refused a rollback action (stop, redeploy or service update)."""
+# https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html#API_StopDeployment_Errors
+ALREADY_COMPLETED = "DeploymentAlreadyCompletedException"
+AWS_ERRORS = (ClientError, BotoCoreError)
+__all__ = ["DeploymentLookupError", "Deployments", "RollbackActionError"]
 
 
 def task_definition_in_appspec(revision: dict[str, Any] | None) -> str | None:
@@ -62,6 +61,13 @@ def rollback_appspec(task_definition: str, service: LmsService) -> dict[str, Any
     """An AppSpec revision deploying ``task_definition``; no hooks, so the rollback is not held up by a canary."""
     spec = ecs_appspec(task_definition, container_name=service.container_name, container_port=service.container_port)
     return appspec_revision(appspec_content(spec))
+
+
+def _tollgate_rollback_of(info: dict[str, Any]) -> str | None:
+    description = str(info.get("description") or "")
+    if not description.startswith(f"{ROLLBACK_DESCRIPTION_PREFIX} of "):
+        return None
+    return description.removeprefix(f"{ROLLBACK_DESCRIPTION_PREFIX} of ").split(":", 1)[0] or None
 
 
 def _revision_number(task_definition: str | None) -> int | None:
@@ -111,12 +117,15 @@ class Deployments:
             else:
                 latest, previous = self._latest_codedeploy_deployment(lms_service)
             current = latest.task_definition if latest else None
+            if latest is not None and latest.phase is DeploymentPhase.IN_FLIGHT and not self.rolling:
+                # Stopping an in-flight deployment needs no revision: no further reads before the stop.
+                return DeploymentState(service=service, latest=latest, current_task_definition=current)
             if current is None:
                 current = self.service_task_definition(service)
             if previous is None or previous == current:
                 previous = self.task_definition_before(lms_service.task_family, current)
-        except ClientError as error:
-            raise DeploymentLookupError(f"{service}: {error.response['Error']['Code']}") from error
+        except AWS_ERRORS as error:
+            raise DeploymentLookupError(f"{service}: {describe(error)}") from error
         return DeploymentState(
             service=service, latest=latest, current_task_definition=current, previous_task_definition=previous
         )
@@ -142,6 +151,7 @@ class Deployments:
                 or str(info.get("description") or "").startswith(ROLLBACK_DESCRIPTION_PREFIX)
             ),
             task_definition=task_definition_in_appspec(info.get("revision")),
+            rolls_back=rollback_info.get("rollbackTriggeringDeploymentId") or _tollgate_rollback_of(info),
         )
         return record, task_definition_in_appspec(info.get("previousRevision"))
 
@@ -190,26 +200,55 @@ class Deployments:
         name = f"{family}:{revision}" if revision.isdigit() else revision
         try:
             described = self.ecs.describe_task_definition(taskDefinition=name)
-        except ClientError as error:
-            raise RollbackActionError(f"{service}: task definition {name} not found") from error
-        return str(described["taskDefinition"]["taskDefinitionArn"])
+        except AWS_ERRORS as error:
+            raise RollbackActionError(f"{service}: task definition {name} not found ({error_code(error)})") from error
+        arn = str(described["taskDefinition"]["taskDefinitionArn"])
+        if arn.rsplit("/", maxsplit=1)[-1].rsplit(":", 1)[0] != family:
+            raise RollbackActionError(f"{service}: task definition {name} is not of the {family} family")
+        return arn
 
-    def created_at(self, deployment_id: str) -> datetime | None:
-        """When a deployment was created (CodeDeploy), for point-in-time restores."""
+    def status(self, deployment_id: str) -> str | None:
+        """CodeDeploy's status of ``deployment_id``: what a retry checks before stopping it again."""
         try:
             info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-        except ClientError:
-            return None
-        return info.get("createTime")  # type: ignore[no-any-return]
+        except AWS_ERRORS as error:
+            if error_code(error) == "DeploymentDoesNotExistException":
+                return None
+            raise DeploymentLookupError(f"{deployment_id}: {describe(error)}") from error
+        return str(info.get("status") or "") or None
+
+    def rollback_in_progress(self, service: str, task_definition: str, *, rolled_back: str) -> str | None:
+        """The rollback an earlier, killed attempt already started: CodeDeploy's latest deployment of the
+        group when it is Tollgate's rollback of ``rolled_back``; for ECS, the service already on the target."""
+        lms_service = self._service(service)
+        try:
+            if self.rolling:
+                described = self._describe_service(lms_service)
+                if described.get("taskDefinition") != task_definition:
+                    return None
+                primary = next((d for d in described.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+                return str(primary["id"]) if primary else None
+            group = self.codedeploy.get_deployment_group(
+                applicationName=self._config.lms.codedeploy_application,
+                deploymentGroupName=lms_service.deployment_group,
+            )["deploymentGroupInfo"]
+            last = (group.get("lastAttemptedDeployment") or {}).get("deploymentId")
+            if not last:
+                return None
+            info = self.codedeploy.get_deployment(deploymentId=last)["deploymentInfo"]
+        except AWS_ERRORS as error:
+            raise DeploymentLookupError(f"{service}: {describe(error)}") from error
+        description = str(info.get("description") or "")
+        return str(last) if description.startswith(f"{ROLLBACK_DESCRIPTION_PREFIX} of {rolled_back}") else None
 
     def rollback_triggered_by(self, deployment_id: str) -> str | None:
         """For a CodeDeploy rollback deployment, the deployment it rolled back (None for an unknown id)."""
         try:
             info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "DeploymentDoesNotExistException":
+        except AWS_ERRORS as error:
+            if error_code(error) == "DeploymentDoesNotExistException":
                 return None  # not a deployment of this account: nothing of ours to restore
-            raise DeploymentLookupError(f"{deployment_id}: {error.response['Error']['Code']}") from error
+            raise DeploymentLookupError(f"{deployment_id}: {describe(error)}") from error
         triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
         return str(triggering) if triggering else None
 
@@ -218,8 +257,10 @@ class Deployments:
     def stop_with_rollback(self, deployment_id: str) -> str:
         try:
             response = self.codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
-        except ClientError as error:
-            raise RollbackActionError(f"StopDeployment {deployment_id}: {error.response['Error']['Code']}") from error
+        except AWS_ERRORS as error:
+            if error_code(error) == ALREADY_COMPLETED:
+                return "AlreadyCompleted"  # an earlier attempt's stop landed (or the deployment ended)
+            raise RollbackActionError(f"StopDeployment {deployment_id}: {describe(error)}") from error
         return str(response.get("status", ""))
 
     def redeploy(self, service: str, task_definition: str, *, rolled_back: str, why: str) -> str:
@@ -233,8 +274,8 @@ class Deployments:
                 deploymentConfigName=ROLLBACK_DEPLOYMENT_CONFIG,
                 description=f"{ROLLBACK_DESCRIPTION_PREFIX} of {rolled_back}: {why}"[:100],
             )
-        except ClientError as error:
-            raise RollbackActionError(f"CreateDeployment {service}: {error.response['Error']['Code']}") from error
+        except AWS_ERRORS as error:
+            raise RollbackActionError(f"CreateDeployment {service}: {describe(error)}") from error
         return str(response["deploymentId"])
 
     def update_service(self, service: str, task_definition: str) -> str:
@@ -247,8 +288,8 @@ class Deployments:
                 taskDefinition=task_definition,
                 forceNewDeployment=True,
             )
-        except ClientError as error:
-            raise RollbackActionError(f"UpdateService {service}: {error.response['Error']['Code']}") from error
+        except AWS_ERRORS as error:
+            raise RollbackActionError(f"UpdateService {service}: {describe(error)}") from error
         deployments = response["service"].get("deployments") or []
         primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
         return str(primary["id"]) if primary else f"{lms_service.ecs_service}@{task_definition}"

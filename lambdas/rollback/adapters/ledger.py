@@ -1,9 +1,14 @@
-"""Adapter: the state table records which deployments were rolled back, and by which rollback.
+"""Adapter: the rollback's leases and records in Tollgate's state table (``lambdas.core.state_table``).
 
-* ``pk=rollback#<deployment>``, ``sk=claim``: the one claim on a deployment. A conditional put makes
-  the first alarm (or operator) win; every later alarm, duplicate or flap finds the claim and stands down.
-* ``pk=rollback#<rollback deployment>``, ``sk=rollback``: a deployment Tollgate started as a rollback,
-  so its success can be announced as restored and it is never rolled back itself.
+* ``rollback#<deployment>`` / ``claim``: the one lease on a deployment's rollback. The first alarm (or
+  operator) wins it and marks it done only after StopDeployment / CreateDeployment / UpdateService
+  succeeded; an invocation killed in between leaves a lease that runs out with its deadline, and the
+  platform's retry takes it over (``TAKEN_OVER``) and checks CodeDeploy before acting. The claim also
+  records the event that won it and that event's answer: it is the function's idempotency record.
+* ``rollback#<deployment>`` / ``announced``: "Rollback Started" reached the bus (else a retry sends it).
+* ``rollback#<rollback deployment>`` / ``rollback``: a deployment Tollgate started as a rollback, so its
+  success is announced as restored and it is never rolled back itself.
+* ``rollback#<event id>`` / ``event``: the once-per-event lease of an alarm that does not act.
 """
 
 from __future__ import annotations
@@ -11,109 +16,116 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from lambdas.core import aws
+from lambdas.core.state_table import Claim, StateItem, StateTable, key
 from lambdas.rollback.models import RollbackRecord
 
+KIND = "rollback"
 CLAIM = "claim"
 ROLLBACK = "rollback"
+ANNOUNCED = "announced"
+EVENT = "event"
+RESTORED = "restored"
 KEEP_FOR = timedelta(days=90)
+# Duplicated events arrive within minutes; a day covers EventBridge's and Lambda's retries.
+EVENTS_KEPT_FOR = timedelta(days=1)
 
 
-class LedgerError(Exception):
-    """The state table could not be read or written."""
+def record_attributes(record: RollbackRecord) -> dict[str, str]:
+    return {name: str(value) for name, value in record.model_dump(mode="json", exclude_none=True).items()}
 
 
-def _key(deployment_id: str, kind: str) -> dict[str, Any]:
-    return {"pk": {"S": f"rollback#{deployment_id}"}, "sk": {"S": kind}}
-
-
-def _item(record: RollbackRecord, key: dict[str, Any], now: datetime) -> dict[str, Any]:
-    item: dict[str, Any] = {**key, "expires_at": {"N": str(int((now + KEEP_FOR).timestamp()))}}
-    for name, value in record.model_dump(mode="json", exclude_none=True).items():
-        item[name] = {"S": str(value)}
-    return item
-
-
-def _record(item: dict[str, Any]) -> RollbackRecord:
-    return RollbackRecord.model_validate({k: v["S"] for k, v in item.items() if "S" in v and k not in ("pk", "sk")})
+def record_of(item: StateItem | None) -> RollbackRecord | None:
+    if item is None:
+        return None
+    try:
+        return RollbackRecord.model_validate(dict(item.attributes))
+    except ValueError:
+        return None  # a record of another shape (not one the rollback wrote)
 
 
 class RollbackLedger:
     def __init__(self, table_name: str, *, dynamodb: Any | None = None) -> None:
-        self._table = table_name
-        self._dynamodb = dynamodb
+        self._table = StateTable(table_name, client=dynamodb)
 
-    @property
-    def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            self._dynamodb = aws.client("dynamodb")
-        return self._dynamodb
+    def claim(self, record: RollbackRecord, *, owner: str, lease: timedelta, now: datetime) -> Claim:
+        return self._table.claim(
+            key(KIND, record.deployment_id, CLAIM),
+            owner=owner,
+            lease=lease,
+            now=now,
+            retain=KEEP_FOR,
+            attributes=record_attributes(record),
+        )
 
-    def claim(self, record: RollbackRecord, now: datetime) -> RollbackRecord | None:
-        """Claim ``record.deployment_id`` for one rollback; None when won, else the existing claim."""
-        key = _key(record.deployment_id, CLAIM)
-        try:
-            self.dynamodb.put_item(
-                TableName=self._table,
-                Item=_item(record, key, now),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise LedgerError(f"claim {record.deployment_id}: {error.response['Error']['Code']}") from error
-            existing = error.response.get("Item")
-            return _record(existing) if existing else self.find_claim(record.deployment_id) or record
-        return None
+    def complete(self, claim: Claim, record: RollbackRecord, *, now: datetime, result: str | None = None) -> bool:
+        attributes = record_attributes(record)
+        if result is not None:
+            attributes["result"] = result
+        return self._table.complete(claim, now=now, attributes=attributes)
 
-    def release(self, deployment_id: str) -> None:
-        """Give the claim back after a failed action, so a retried event can act."""
-        try:
-            self.dynamodb.delete_item(TableName=self._table, Key=_key(deployment_id, CLAIM))
-        except ClientError as error:
-            raise LedgerError(f"release {deployment_id}: {error.response['Error']['Code']}") from error
+    def release(self, claim: Claim) -> None:
+        self._table.release(claim)
 
     def remember_rollback(self, record: RollbackRecord, now: datetime) -> None:
-        """Remember the deployment Tollgate started as a rollback (CreateDeployment or UpdateService)."""
-        if not record.rollback_deployment_id:
-            return
-        try:
-            self.dynamodb.put_item(
-                TableName=self._table, Item=_item(record, _key(record.rollback_deployment_id, ROLLBACK), now)
+        if record.rollback_deployment_id:
+            self._table.put(
+                key(KIND, record.rollback_deployment_id, ROLLBACK), record_attributes(record), now=now, retain=KEEP_FOR
             )
-        except ClientError as error:
-            raise LedgerError(f"remember {record.rollback_deployment_id}: {error.response['Error']['Code']}") from error
 
     def find_claim(self, deployment_id: str) -> RollbackRecord | None:
-        return self._get(_key(deployment_id, CLAIM))
+        return record_of(self._table.get(key(KIND, deployment_id, CLAIM)))
 
     def find_rollback(self, rollback_deployment_id: str) -> RollbackRecord | None:
-        return self._get(_key(rollback_deployment_id, ROLLBACK))
+        return record_of(self._table.get(key(KIND, rollback_deployment_id, ROLLBACK)))
 
     def is_rollback(self, deployment_id: str) -> bool:
         return self.find_rollback(deployment_id) is not None
 
     def mark_restored(self, deployment_id: str, kind: str, restored_at: datetime) -> bool:
         """Record the restore once; False when it was already recorded (a duplicated state change)."""
-        try:
-            self.dynamodb.update_item(
-                TableName=self._table,
-                Key=_key(deployment_id, kind),
-                UpdateExpression="SET restored_at = :at",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(restored_at)",
-                ExpressionAttributeValues={":at": {"S": restored_at.isoformat()}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise LedgerError(f"restored {deployment_id}: {error.response['Error']['Code']}") from error
-        return True
+        return self._table.put(
+            key(KIND, deployment_id, f"{kind}#{RESTORED}"),
+            {"restored_at": restored_at.isoformat()},
+            now=restored_at,
+            retain=KEEP_FOR,
+            only_if_absent=True,
+        )
 
-    def _get(self, key: dict[str, Any]) -> RollbackRecord | None:
-        try:
-            item = self.dynamodb.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise LedgerError(f"read {key['pk']['S']}: {error.response['Error']['Code']}") from error
-        return _record(item) if item else None
+    def announced(self, deployment_id: str) -> bool:
+        return self._table.get(key(KIND, deployment_id, ANNOUNCED)) is not None
+
+    def mark_announced(self, deployment_id: str, now: datetime) -> None:
+        self._table.put(
+            key(KIND, deployment_id, ANNOUNCED), {"announced_at": now.isoformat()}, now=now, retain=KEEP_FOR
+        )
+
+    def claim_event(self, event_id: str, *, owner: str, lease: timedelta, now: datetime) -> Claim:
+        return self._table.claim(key(KIND, event_id, EVENT), owner=owner, lease=lease, now=now, retain=EVENTS_KEPT_FOR)
+
+    def complete_event(self, claim: Claim, *, now: datetime, result: str) -> None:
+        self._table.complete(claim, now=now, attributes={"result": result})
+
+
+class OperatorSteps:
+    """The steps of one operator request (``rollback#operator:<request>`` / ``<step>``), so a retry resumes."""
+
+    def __init__(self, table_name: str, *, dynamodb: Any | None = None) -> None:
+        self._table = StateTable(table_name, client=dynamodb)
+
+    def claim(
+        self, request_id: str, step: str, *, owner: str, lease: timedelta, now: datetime, attributes: dict[str, str]
+    ) -> Claim:
+        return self._table.claim(
+            key(KIND, f"operator:{request_id}", step),
+            owner=owner,
+            lease=lease,
+            now=now,
+            retain=KEEP_FOR,
+            attributes=attributes,
+        )
+
+    def complete(self, claim: Claim, *, now: datetime, attributes: dict[str, str]) -> None:
+        self._table.complete(claim, now=now, attributes=attributes)
+
+    def release(self, claim: Claim) -> None:
+        self._table.release(claim)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from lambdas.core.settings import settings
 from lambdas.rollback.adapters.deployments import Deployments, RollbackActionError
 from lambdas.rollback.adapters.ledger import RollbackLedger
 from lambdas.rollback.alarms import AlarmKind
@@ -47,17 +45,18 @@ def _deliver(scenario: RollbackScenario, events: list[dict[str, Any]], workers: 
     retry: list[dict[str, Any]] = []
 
     def one(event: dict[str, Any]) -> None:
-        try:
-            answers.setdefault(event["id"], []).append(scenario.handle(event))
-        except IdempotencyAlreadyInProgressError:
+        answer = scenario.handle(event)  # no invocation raises: a duplicate in flight answers "in_progress"
+        if answer["decision"] == "in_progress":
             retry.append(event)
+        else:
+            answers.setdefault(event["id"], []).append(answer)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(one, events))
     for event in retry:
         one(event)
     assert sum(len(a) for a in answers.values()) == len(events)
-    assert all(all(answer == each[0] for answer in each) for each in answers.values())
+    assert [each for each in answers.values() if any(answer != each[0] for answer in each)] == []
     return {event_id: each[0] for event_id, each in answers.items()}
 
 
@@ -121,16 +120,17 @@ def test_the_claim_lets_only_the_first_rollback_act(production: RollbackScenario
     )
     ports = RollbackPorts(deployments=Deployments(production.config), ledger=RollbackLedger("tollgate-state"))
     now = datetime.now(UTC)
+    lease = timedelta(seconds=30)
     production.recorder.clear()
 
     # When both carry their decision out
-    first = carry_out(decision, ports, trigger="alarm-a", trigger_time=now, now=now)
-    second = carry_out(decision, ports, trigger="alarm-b", trigger_time=now, now=now)
+    first = carry_out(decision, ports, trigger="alarm-a", trigger_time=now, now=now, owner="a", lease=lease)
+    second = carry_out(decision, ports, trigger="alarm-b", trigger_time=now, now=now, owner="b", lease=lease)
 
-    # Then only the first deploys; the second is turned into a skip naming the first
+    # Then only the first deploys; the second joins the rollback (announced as info), naming the first
     assert len(production.recorder.named("CreateDeployment")) == 1
     assert first.decision.outcome is Outcome.ROLLBACK
-    assert second.decision.outcome is Outcome.SKIPPED
+    assert second.decision.outcome is Outcome.JOINED
     assert "alarm-a" in second.decision.reason
 
 
@@ -151,9 +151,11 @@ def test_a_failed_action_releases_the_claim_so_a_retry_can_act(
     monkeypatch.setattr(Deployments, "stop_with_rollback", flaky_stop)
     event = production.alarm_event("backend")
 
-    # When the alarm is handled, fails, and EventBridge retries it
+    # When the alarm is handled, fails, and Lambda retries it a minute later (after the lease ran out)
     with pytest.raises(RollbackActionError):
         production.handle(event)
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    monkeypatch.setattr("lambdas.rollback.wiring.now", lambda: later)
     result = production.handle(event)
 
     # Then the retry stops the deployment
@@ -161,18 +163,15 @@ def test_a_failed_action_releases_the_claim_so_a_retry_can_act(
     assert [c.params["deploymentId"] for c in production.recorder.named("StopDeployment")] == [deployment_id]
 
 
-def test_without_idempotency_table_the_claim_still_acts_once(
-    production: RollbackScenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a function deployed without the idempotency table
-    monkeypatch.delenv("TOLLGATE_IDEMPOTENCY_TABLE")
-    settings.cache_clear()
+def test_the_same_event_twice_stops_once_and_answers_the_same(production: RollbackScenario) -> None:
+    # Given a deployment in flight (the lease is the idempotency record: no separate table is used)
     production.in_flight_deployment("backend")
     event = production.alarm_event("backend")
 
     # When the same event arrives twice
     results = [production.handle(event), production.handle(event)]
 
-    # Then the deployment is stopped once
+    # Then the deployment is stopped once and the duplicate answers as the first did
     assert len(production.recorder.named("StopDeployment")) == 1
-    assert [r["decision"] for r in results] == ["rollback", "skipped"]
+    assert [r["decision"] for r in results] == ["rollback", "rollback"]
+    assert results[0] == results[1]

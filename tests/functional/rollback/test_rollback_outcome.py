@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from moto.codedeploy.models import codedeploy_backends
+
 from lambdas.core import aws
 from tests.functional.rollback.scenario import RollbackScenario, deployment_state_change
 from tollgate.embedded_aws import extensions
@@ -22,8 +24,13 @@ def _restored(scenario: RollbackScenario) -> list[dict[str, Any]]:
 
 def test_redeploy_success_announces_the_time_to_restore(production: RollbackScenario) -> None:
     # Given an alarm two minutes ago made Tollgate redeploy the previous revision
-    production.finished_deployment("backend")
+    finished = production.finished_deployment("backend")
     alarm_time = datetime.now(UTC) - timedelta(minutes=2)
+    # (the release was created before the alarm: an alarm older than the deployment is only announced)
+    backend = codedeploy_backends[production.seeded.account_id][production.seeded.region]
+    for deployment in backend.deployments.values():  # keep their order: the latest stays the latest
+        deployment.create_time -= timedelta(minutes=5)
+    assert finished in backend.deployments
     started = production.handle(production.alarm_event("backend", at=alarm_time))
     rollback_id = started["rollback_deployment_id"]
     extensions.set_deployment_status(rollback_id, "Succeeded")
