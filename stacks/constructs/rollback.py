@@ -42,7 +42,6 @@ ANOMALY_BAND_STD_DEVS = 2
 # Both functions keep their claims and records under rollback# (CONTRACTS.md) and are idempotent per event.
 ALARM_ROLLBACK_ACCESS = Access(
     writes=("rollback#",),
-    idempotency=True,
     announces=(
         DetailType.ROLLBACK_STARTED,
         DetailType.ROLLBACK_SKIPPED,
@@ -53,7 +52,6 @@ ALARM_ROLLBACK_ACCESS = Access(
 )
 OPERATOR_ROLLBACK_ACCESS = Access(
     writes=("rollback#",),
-    idempotency=True,
     announces=(DetailType.ROLLBACK_STARTED, DetailType.ROLLBACK_SKIPPED, DetailType.ALARM_ANNOUNCED),
 )
 

@@ -31,6 +31,8 @@ ECS_SAMPLES = {
     "ecs-deployment-failed.json": "Deployment failed",
     "ecs-deployment-rollback-in-progress.json": "Deployment failed, rolling back",
 }
+# Critical ones also reach development's critical email route.
+ECS_CRITICAL = {"ecs-deployment-failed.json", "ecs-deployment-rollback-in-progress.json"}
 
 
 @pytest.mark.parametrize("sample", list(CODEDEPLOY_SAMPLES))
@@ -66,7 +68,8 @@ def test_development_rolling_updates_are_told_in_the_dev_channel(
     [message] = notifier_world.receiver.messages
     assert message.channel == "#lms-dev-deploys"
     assert ECS_SAMPLES[sample] in message.payload["blocks"][0]["text"]["text"]
-    assert notifier_world.emails() == []
+    expected = [["lms-dev-team@example.com"]] if sample in ECS_CRITICAL else []
+    assert [e["recipients"] for e in notifier_world.emails()] == expected
 
 
 def test_a_duplicate_event_sends_nothing_more(notifier_world: NotifierWorld, load_event: Any) -> None:

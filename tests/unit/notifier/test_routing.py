@@ -15,7 +15,8 @@ from tests.unit.notifier.factories import notification
 EXPECTED = {
     ("development", Severity.INFO): (["#lms-dev-deploys"], []),
     ("development", Severity.WARNING): (["#lms-dev-deploys"], []),
-    ("development", Severity.CRITICAL): (["#lms-dev-deploys"], []),
+    # Every environment's critical route reaches a person by email (Tollgate's health alarms page it too).
+    ("development", Severity.CRITICAL): (["#lms-dev-deploys"], ["lms-dev-team@example.com"]),
     ("staging", Severity.INFO): (["#lms-staging-deploys"], []),
     ("staging", Severity.WARNING): (["#lms-staging-deploys"], []),
     ("staging", Severity.CRITICAL): (["#lms-staging-deploys"], ["lms-team@example.com"]),
