@@ -16,6 +16,7 @@ from pydantic import JsonValue
 
 from lambdas.core.config import HttpStep, JsonScalar, SyntheticFlow
 from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import UnknownVariableError
 from lambdas.hooks.http_client import HttpRequest, HttpRequestError, HttpResponse
 from lambdas.hooks.model import CheckKind, CheckResult
 
@@ -24,10 +25,6 @@ Sender = Callable[[HttpRequest, float], HttpResponse]
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
 MAX_CONCURRENT_FLOWS = 32
-
-
-class UnknownVariableError(Exception):
-    """A step uses a ``{variable}`` that neither the synthetic user nor an earlier step provides."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +127,35 @@ def judge_step(step: HttpStep, response: HttpResponse, variables: Mapping[str, s
     return StepOutcome(problems=tuple(problems), captures=captures)
 
 
-def _redact(text: str, secrets: frozenset[str]) -> str:
-    for secret in secrets:
+# A captured value shorter than this is not a credential (an id like "7"); redacting it would garble every
+# number in the evidence. Tokens, session ids and the like are far longer.
+MIN_REDACTED_CAPTURE = 4
+
+
+def redact_text(text: str, secrets: frozenset[str] | set[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (longest first, so a secret inside another goes too)."""
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def redact_json(value: JsonValue, secrets: frozenset[str] | set[str]) -> JsonValue:
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, list):
+        return [redact_json(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact_text(k, secrets): redact_json(item, secrets) for k, item in value.items()}
+    return value
+
+
+_redact = redact_text
+
+
+def secret_captures(captures: Mapping[str, str]) -> set[str]:
+    """The captured values that are redacted everywhere (every capture long enough to be a credential)."""
+    return {value for value in captures.values() if len(value) >= MIN_REDACTED_CAPTURE}
 
 
 def build_request(step: HttpStep, base_url: str, variables: Mapping[str, str]) -> HttpRequest:
@@ -158,18 +179,24 @@ def run_flow(
     deadline: Deadline,
     request_timeout_seconds: float,
     secrets: frozenset[str] = frozenset(),
+    captured: set[str] | None = None,
 ) -> CheckResult:
-    """Run the flow's steps in order; the first failed step fails the flow with a readable reason."""
+    """Run the flow's steps in order; the first failed step fails the flow with a readable reason.
+
+    Every value a step captures (a token, an id) is a secret from then on: redacted from this flow's reasons
+    and evidence, and added to ``captured`` so the caller redacts it from everything else it builds.
+    """
     known = dict(variables)
     steps: list[JsonValue] = []
+    hidden = set(secrets)
 
     def result(passed: bool, reason: str) -> CheckResult:
         return CheckResult(
             name=f"flow {run.name}",
             kind=CheckKind.SYNTHETIC_FLOW,
             passed=passed,
-            reason=_redact(reason, secrets),
-            details={"service": run.flow.service, "base_url": run.base_url, "steps": steps},
+            reason=_redact(reason, hidden),
+            details={"service": run.flow.service, "base_url": run.base_url, "steps": redact_json(steps, hidden)},
         )
 
     for step in run.flow.steps:
@@ -183,19 +210,23 @@ def run_flow(
         except UnknownVariableError as error:
             return result(False, f"{where}: {error}")
         except HttpRequestError as error:
-            steps.append({"name": step.name, "passed": False, "error": _redact(str(error), secrets)})
+            steps.append({"name": step.name, "passed": False, "error": _redact(str(error), hidden)})
             return result(False, f"{where}: {error}")
         try:
             outcome = judge_step(step, response, known)
         except UnknownVariableError as error:
             return result(False, f"{where}: {error}")
+        new_secrets = secret_captures(outcome.captures)
+        hidden |= new_secrets
+        if captured is not None:
+            captured |= new_secrets
         steps.append(
             {
                 "name": step.name,
                 "passed": outcome.passed,
                 "status": response.status,
                 "elapsed_ms": round(response.elapsed_ms, 1),
-                "problems": [_redact(problem, secrets) for problem in outcome.problems],
+                "problems": [_redact(problem, hidden) for problem in outcome.problems],
             }
         )
         if not outcome.passed:
@@ -212,6 +243,7 @@ def run_flows(
     deadline: Deadline,
     request_timeout_seconds: float,
     secrets: frozenset[str] = frozenset(),
+    captured: set[str] | None = None,
 ) -> tuple[CheckResult, ...]:
     """Run flows concurrently; a flow still running at the deadline fails as timed out."""
     if not runs:
@@ -227,6 +259,7 @@ def run_flows(
                 deadline=deadline,
                 request_timeout_seconds=request_timeout_seconds,
                 secrets=secrets,
+                captured=captured,
             )
             for run in runs
         ]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lambdas.core.config import EnvironmentConfig, Hook
+from lambdas.hooks.errors import MissingCheckConfigError
 from lambdas.hooks.flows import FlowRun
 
-
-class MissingCheckConfigError(Exception):
-    """The config does not say what this hook checks for this service."""
+__all__ = ["CheckPlan", "MissingCheckConfigError", "plan_checks"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Adapter: the hooks' records in Tollgate's state table (approvals, and which executions were reported)."""
+"""Adapter: the approval records in Tollgate's state table (report records: adapters/report_claims.py)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
 
 from lambdas.core import aws
 from lambdas.hooks.policy import Approval
 
-REPORT_RETENTION = timedelta(days=90)
 APPROVAL_RETENTION = timedelta(days=30)
 
 
 class StateError(Exception):
     """The state table could not be read or written."""
-
-
-class ReportRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    status: str
-    reason: str
-    hook: str
-    reported_at: str
-
-
-def _report_key(deployment_id: str, execution_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"hook-report#{deployment_id}"}, "sk": {"S": execution_id}}
 
 
 def _approval_key(deployment_id: str) -> dict[str, Any]:
@@ -38,72 +23,6 @@ def _approval_key(deployment_id: str) -> dict[str, Any]:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def find_report(table: str, deployment_id: str, execution_id: str, *, client: Any | None = None) -> ReportRecord | None:
-    dynamodb = client or aws.client("dynamodb")
-    try:
-        item = dynamodb.get_item(
-            TableName=table, Key=_report_key(deployment_id, execution_id), ConsistentRead=True
-        ).get("Item")
-    except ClientError as error:
-        raise StateError(f"reading the report record: {_code(error)}") from error
-    except BotoCoreError as error:
-        raise StateError(f"reading the report record: {error}") from error
-    if not item:
-        return None
-    return ReportRecord(
-        status=item["status"]["S"],
-        reason=item.get("reason", {}).get("S", ""),
-        hook=item.get("hook", {}).get("S", ""),
-        reported_at=item.get("reported_at", {}).get("S", ""),
-    )
-
-
-def claim_report(
-    table: str,
-    deployment_id: str,
-    execution_id: str,
-    *,
-    status: str,
-    reason: str,
-    hook: str,
-    now: datetime,
-    client: Any | None = None,
-) -> bool:
-    """Record that this invocation reports the execution; False when another invocation already did."""
-    dynamodb = client or aws.client("dynamodb")
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                **_report_key(deployment_id, execution_id),
-                "status": {"S": status},
-                "reason": {"S": reason[:2000]},
-                "hook": {"S": hook},
-                "reported_at": {"S": now.isoformat()},
-                "expires_at": {"N": str(int((now + REPORT_RETENTION).timestamp()))},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as error:
-        if _code(error) == "ConditionalCheckFailedException":
-            return False
-        raise StateError(f"recording the report: {_code(error)}") from error
-    except BotoCoreError as error:
-        raise StateError(f"recording the report: {error}") from error
-    return True
-
-
-def release_report(table: str, deployment_id: str, execution_id: str, *, client: Any | None = None) -> None:
-    """Forget a claim whose report failed, so a retried invocation can report."""
-    dynamodb = client or aws.client("dynamodb")
-    try:
-        dynamodb.delete_item(TableName=table, Key=_report_key(deployment_id, execution_id))
-    except ClientError as error:
-        raise StateError(f"releasing the report record: {_code(error)}") from error
-    except BotoCoreError as error:
-        raise StateError(f"releasing the report record: {error}") from error
 
 
 def record_approval(table: str, approval: Approval, *, client: Any | None = None) -> None:

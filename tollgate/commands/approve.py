@@ -16,7 +16,8 @@ from typing import Any
 
 from lambdas.core import aws
 from lambdas.core.config import ENVIRONMENT_NAMES, EnvironmentConfig
-from lambdas.hooks import codedeploy, state
+from lambdas.hooks import state
+from lambdas.hooks.adapters import codedeploy
 from lambdas.hooks.policy import Approval
 from tollgate.cli import CommandError, environment_config
 

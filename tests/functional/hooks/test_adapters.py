@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from lambdas.core.config import Hook, load_environment
-from lambdas.hooks import secrets, state, traffic
+from lambdas.core.errors import StateTableError
+from lambdas.hooks import state
+from lambdas.hooks.adapters import secrets, traffic
+from lambdas.hooks.adapters.report_claims import StateTableReportClaims
+from lambdas.hooks.deadline import Deadline
 from lambdas.hooks.http_client import HttpRequest, HttpRequestError, send_http
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.lms_service import LmsService
@@ -26,7 +31,7 @@ def test_synthetic_user_errors_never_echo_the_value(embedded_aws: Any, stored: s
         boto3.client("secretsmanager").create_secret(Name="tollgate/staging/synthetic-user", SecretString=stored)
     # When it is loaded, Then the error names the problem but not the value
     with pytest.raises(secrets.SyntheticUserError, match=message) as raised:
-        secrets.load_synthetic_user("tollgate/staging/synthetic-user")
+        secrets.load_synthetic_user("tollgate/staging/synthetic-user", deadline=soon())
     assert "not json" not in str(raised.value)
 
 
@@ -34,35 +39,54 @@ def test_synthetic_user_repr_hides_the_password(embedded_aws: Any) -> None:
     boto3.client("secretsmanager").create_secret(
         Name="tollgate/staging/synthetic-user", SecretString='{"username": "u", "password": "hunter2-long"}'
     )
-    user = secrets.load_synthetic_user("tollgate/staging/synthetic-user")
+    user = secrets.load_synthetic_user("tollgate/staging/synthetic-user", deadline=soon())
     assert user.password == "hunter2-long"
     assert "hunter2-long" not in repr(user)
 
 
+def soon() -> Deadline:
+    return Deadline(at=time.monotonic() + 30)
+
+
 def test_state_table_errors_are_named(embedded_aws: Any) -> None:
     # Given no state table exists
-    # When the hooks read or write it, Then each failure is a StateError
-    with pytest.raises(state.StateError, match="ResourceNotFoundException"):
-        state.find_report("missing-table", "d-A", "x")
-    with pytest.raises(state.StateError):
-        state.claim_report("missing-table", "d-A", "x", status="Failed", reason="r", hook="h", now=datetime.now(UTC))
+    # When the hooks read or write it, Then each failure is a StateTableError (a StateError for approvals)
+    claims = StateTableReportClaims("missing-table")
+    with pytest.raises(StateTableError, match="ResourceNotFoundException"):
+        claims.find("d-A", "x", deadline=soon())
+    with pytest.raises(StateTableError):
+        claims.claim(
+            "d-A", "x", owner="o", lease=timedelta(seconds=5), now=datetime.now(UTC), attributes={}, deadline=soon()
+        )
     with pytest.raises(state.StateError):
         state.find_approval("missing-table", "d-A")
 
 
-def test_report_claim_is_conditional(embedded_aws: Any) -> None:
+def test_report_claim_is_a_lease(embedded_aws: Any) -> None:
     # Given Tollgate's tables
-    table = create_tollgate_tables(boto3.client("dynamodb"))["state"]
+    claims = StateTableReportClaims(create_tollgate_tables(boto3.client("dynamodb"))["state"])
     now = datetime.now(UTC)
+    lease = timedelta(seconds=30)
+
+    def claim(owner: str, at: datetime, verdict: str) -> Any:
+        attributes = {"verdict": verdict, "reason": "r", "hook": "h", "reported_at": at.isoformat()}
+        return claims.claim("d-A", "x", owner=owner, lease=lease, now=at, attributes=attributes, deadline=soon())
+
     # When two invocations claim the same execution
-    first = state.claim_report(table, "d-A", "x", status="Failed", reason="r", hook="h", now=now)
-    second = state.claim_report(table, "d-A", "x", status="Succeeded", reason="r", hook="h", now=now)
-    # Then only the first wins, and its status is what is remembered; a release lets a retry claim again
-    assert (first, second) == (True, False)
-    record = state.find_report(table, "d-A", "x")
-    assert record is not None and record.status == "Failed"
-    state.release_report(table, "d-A", "x")
-    assert state.find_report(table, "d-A", "x") is None
+    first = claim("a", now, "Failed")
+    second = claim("b", now, "Succeeded")
+    # Then only the first acts; a release lets a retry claim again; an expired lease is taken over
+    assert (first.acts, second.acts) == (True, False)
+    assert claims.find("d-A", "x", deadline=soon()) is None  # leased, not done
+    claims.release(first, deadline=soon())
+    retry = claim("c", now, "Failed")
+    assert retry.state.value == "won"
+    taken = claim("d", now + timedelta(minutes=2), "Failed")
+    assert taken.state.value == "taken_over"
+    # And once completed, its verdict is what is remembered
+    assert claims.complete(taken, now=now, attributes={"report": "reported"}, deadline=soon())
+    record = claims.find("d-A", "x", deadline=soon())
+    assert record is not None and record["verdict"] == "Failed"
 
 
 def test_http_client_reports_statuses_and_refusals() -> None:
@@ -108,7 +132,7 @@ def test_the_replacement_target_group_is_read_from_the_seeded_alb(
     config = load_environment("staging")
 
     # When the hooks' adapter looks for the replacement
-    dimension = traffic.find_replacement_target_group(config, hook, "backend")
+    dimension = traffic.find_replacement_target_group(config, hook, "backend", deadline=soon())
 
     # Then it is the replacement's CloudWatch dimension value from the config
     assert dimension == getattr(config.lms.services["backend"].target_groups, replacement)

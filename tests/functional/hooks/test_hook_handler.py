@@ -12,9 +12,9 @@ import pytest
 
 import lambdas.hooks.handler as hook_handler
 from lambdas.core.config import Hook
-from lambdas.core.observability import logger
 from lambdas.core.settings import settings
 from lambdas.hooks.handler import handler
+from lambdas.hooks.log import logger
 from lambdas.hooks.naming import hook_function_name
 from lambdas.hooks.policy import Approval
 from lambdas.hooks.state import record_approval

@@ -10,8 +10,9 @@ import boto3
 import pytest
 
 from lambdas.core.config import Hook
-from lambdas.hooks.handler import HookInvocation, handler
+from lambdas.hooks.handler import handler
 from lambdas.hooks.naming import hook_function_name
+from lambdas.hooks.run_hook import HookInvocation
 from lambdas.hooks.state import find_approval
 from tests.functional.hooks.conftest import HookWorld, reports
 from tollgate.cli import main

@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambdas.core.config import Hook, load_environment
-from lambdas.hooks.evaluate import HookPorts, run_metric_gate
+from lambdas.hooks.adapters.traffic import find_replacement_target_group, read_listener_forwards
+from lambdas.hooks.checks import run_metric_gate
+from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import TrafficError
 from lambdas.hooks.metric_gate import TargetGroupMetrics
 from lambdas.hooks.model import CheckKind
 from lambdas.hooks.plan import plan_checks
@@ -22,11 +25,14 @@ from lambdas.hooks.replacement import (
     pick_replacement,
     service_group_names,
 )
-from lambdas.hooks.traffic import TrafficError, find_replacement_target_group, read_listener_forwards
+from tests.unit.hooks.fakes import World
 
 BLUE, GREEN = "lms-stag-backend-blue", "lms-stag-backend-green"
 GROUPS = (BLUE, GREEN)
 TRAFFIC_HOOKS = [Hook.AFTER_ALLOW_TEST_TRAFFIC, Hook.BEFORE_ALLOW_TRAFFIC, Hook.AFTER_ALLOW_TRAFFIC]
+
+# Far enough ahead for any fake call.
+SOON = Deadline(at=float("inf"))
 
 
 @pytest.mark.parametrize(
@@ -191,7 +197,7 @@ def test_the_replacement_becomes_the_configs_dimension(
             int(config.lms.test_listener_port or 0): [_weighted(test_weights), FIXED_404],
         }
     )
-    dimension = find_replacement_target_group(config, hook, "backend", client=client)
+    dimension = find_replacement_target_group(config, hook, "backend", deadline=SOON, client=client)
     assert dimension == getattr(config.lms.services["backend"].target_groups, expected_colour)
 
 
@@ -206,19 +212,25 @@ def test_the_replacement_becomes_the_configs_dimension(
 def test_elb_errors_become_traffic_errors(error: Exception, message: str) -> None:
     config = load_environment("staging")
     with pytest.raises(TrafficError, match=message):
-        find_replacement_target_group(config, Hook.AFTER_ALLOW_TRAFFIC, "backend", client=FakeElbv2({}, error))
+        find_replacement_target_group(
+            config, Hook.AFTER_ALLOW_TRAFFIC, "backend", deadline=SOON, client=FakeElbv2({}, error)
+        )
 
 
 def test_a_missing_listener_or_a_hook_without_traffic_is_a_traffic_error() -> None:
     config = load_environment("staging")
     only_production = FakeElbv2({config.lms.production_listener_port: [FIXED_404], 80: []})
     with pytest.raises(TrafficError, match=f"no listener on port {config.lms.test_listener_port}"):
-        find_replacement_target_group(config, Hook.AFTER_ALLOW_TEST_TRAFFIC, "backend", client=only_production)
+        find_replacement_target_group(
+            config, Hook.AFTER_ALLOW_TEST_TRAFFIC, "backend", deadline=SOON, client=only_production
+        )
     with pytest.raises(TrafficError, match="forwards to none of"):
-        find_replacement_target_group(config, Hook.AFTER_ALLOW_TRAFFIC, "backend", client=only_production)
+        find_replacement_target_group(
+            config, Hook.AFTER_ALLOW_TRAFFIC, "backend", deadline=SOON, client=only_production
+        )
     calls_before = len(only_production.calls)
     with pytest.raises(TrafficError, match="at AfterInstall no listener"):
-        find_replacement_target_group(config, Hook.AFTER_INSTALL, "backend", client=only_production)
+        find_replacement_target_group(config, Hook.AFTER_INSTALL, "backend", deadline=SOON, client=only_production)
     assert len(only_production.calls) == calls_before
 
 
@@ -226,7 +238,9 @@ def test_without_a_test_listener_port_the_test_listener_cannot_be_read() -> None
     config = load_environment("staging")
     no_test_port = config.model_copy(update={"lms": config.lms.model_copy(update={"test_listener_port": None})})
     with pytest.raises(TrafficError, match="no test listener port"):
-        find_replacement_target_group(no_test_port, Hook.BEFORE_ALLOW_TRAFFIC, "backend", client=FakeElbv2({}))
+        find_replacement_target_group(
+            no_test_port, Hook.BEFORE_ALLOW_TRAFFIC, "backend", deadline=SOON, client=FakeElbv2({})
+        )
 
 
 def _metrics(target_group: str) -> TargetGroupMetrics:
@@ -246,12 +260,15 @@ def test_the_metric_gate_reads_the_group_the_alb_names(colour: str) -> None:
         asked.append(kwargs["target_group"])
         return _metrics(kwargs["target_group"])
 
-    ports = HookPorts(find_replacement_target_group=lambda *_: replacement, fetch_metrics=fetch)
+    world = World()
+    world.traffic.target_group = replacement
+    world.metrics.metrics = _metrics(replacement)
     plan = plan_checks(config, Hook.AFTER_ALLOW_TRAFFIC, "frontend")
     # When the metric gate runs
-    result = run_metric_gate(plan, config=config, now=datetime.now(UTC), ports=ports)
+    result = run_metric_gate(plan, config=config, now=datetime.now(UTC), ports=world.ports().checks, deadline=SOON)
     # Then it reads and judges exactly that group
-    assert asked == [replacement]
+    assert [a["target_group"] for a in world.metrics.asked] == [replacement]
+    assert not asked
     assert result.passed
     assert result.details["target_group"] == replacement
 
@@ -260,12 +277,10 @@ def test_an_unknown_replacement_fails_the_gate_without_reading_any_metrics() -> 
     config = load_environment("production")
     asked: list[Any] = []
 
-    def unknown(*_: Any) -> str:
-        raise TrafficError("the production listener forwards to none of a, b")
-
-    ports = HookPorts(find_replacement_target_group=unknown, fetch_metrics=lambda **kw: asked.append(kw))
+    world = World()  # the fake ALB names no replacement
     plan = plan_checks(config, Hook.AFTER_ALLOW_TRAFFIC, "frontend")
-    result = run_metric_gate(plan, config=config, now=datetime.now(UTC), ports=ports)
+    result = run_metric_gate(plan, config=config, now=datetime.now(UTC), ports=world.ports().checks, deadline=SOON)
+    asked.extend(world.metrics.asked)
     assert not result.passed
     assert result.kind is CheckKind.METRIC_GATE
     assert "cannot tell which target group carries the new release of frontend" in result.reason

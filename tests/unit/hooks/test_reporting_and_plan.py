@@ -10,9 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lambdas.core.config import ConfigError, Hook, load_environment, parse_environment
-from lambdas.hooks.codedeploy import ReportError, report_hook_status
+from lambdas.hooks.adapters.codedeploy import report_hook_status
+from lambdas.hooks.checks import evaluate_within_deadline
 from lambdas.hooks.deadline import Deadline
-from lambdas.hooks.evaluate import evaluate_within_deadline
+from lambdas.hooks.errors import ReportError
 from lambdas.hooks.model import ReportStatus, decide_verdict
 from lambdas.hooks.plan import MissingCheckConfigError, plan_checks
 from tollgate.cli import CommandError
@@ -44,6 +45,7 @@ def report(client: FakeCodeDeploy, attempts: int = 5) -> str:
         status=ReportStatus.FAILED,
         client=client,
         attempts=attempts,
+        deadline=Deadline(at=time.monotonic() + 60),
         sleep=lambda seconds: None,
     )
 

@@ -1,4 +1,4 @@
-"""Run one hook's checks: find the service, plan the checks, run them within the deadline.
+"""Run one hook's checks through the ports: find the service, plan the checks, run them within the deadline.
 
 Every failure becomes a Failed verdict with a reason; nothing here decides whether to report.
 """
@@ -7,37 +7,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from lambdas.core.config import EnvironmentConfig, Hook
-from lambdas.hooks import cloudwatch_metrics, codedeploy, secrets, state, traffic
+from lambdas.hooks.adapters.codedeploy import DeploymentTarget
 from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import MissingStateTableError, TrafficError, UnknownDeploymentError
 from lambdas.hooks.flows import Sender, run_flows
-from lambdas.hooks.http_client import send_http
-from lambdas.hooks.metric_gate import TargetGroupMetrics, judge_target_group_health
+from lambdas.hooks.metric_gate import judge_target_group_health
 from lambdas.hooks.model import CheckKind, CheckResult, HookVerdict, decide_verdict, failed_verdict
 from lambdas.hooks.plan import CheckPlan, plan_checks
-from lambdas.hooks.policy import Approval, judge_approval, judge_change_freeze
-
-
-class UnknownDeploymentError(Exception):
-    """The deployment belongs to no service of this environment."""
+from lambdas.hooks.policy import judge_approval, judge_change_freeze
+from lambdas.hooks.ports import ApprovalReader, DeploymentLookup, MetricsReader, SecretsReader, TrafficReader
 
 
 @dataclass(frozen=True)
-class HookPorts:
-    """The adapters a hook acts through; tests swap in fakes."""
+class CheckPorts:
+    """What the checks read through."""
 
-    describe_deployment: Callable[[str], codedeploy.DeploymentTarget] = codedeploy.describe_deployment
-    find_approval: Callable[[str, str], Approval | None] = state.find_approval
-    find_replacement_target_group: Callable[[EnvironmentConfig, Hook, str], str] = traffic.find_replacement_target_group
-    fetch_metrics: Callable[..., TargetGroupMetrics] = cloudwatch_metrics.fetch_target_group_metrics
-    load_synthetic_user: Callable[[str], secrets.SyntheticUser] = secrets.load_synthetic_user
-    send: Sender = send_http
+    deployments: DeploymentLookup
+    traffic: TrafficReader
+    metrics: MetricsReader
+    secrets: SecretsReader
+    approvals: ApprovalReader
+    send: Sender
 
 
-def service_for_deployment(config: EnvironmentConfig, target: codedeploy.DeploymentTarget) -> str:
+@dataclass
+class Secrets:
+    """Every value that must never leave the function: configured secrets and whatever the flows captured."""
+
+    values: set[str] = field(default_factory=set)
+
+
+def service_for_deployment(config: EnvironmentConfig, target: DeploymentTarget) -> str:
     if target.application != config.lms.codedeploy_application:
         raise UnknownDeploymentError(
             f"application '{target.application}' is not {config.name}'s ({config.lms.codedeploy_application})"
@@ -56,7 +60,8 @@ def run_checks(
     state_table: str | None,
     deadline: Deadline,
     now: datetime,
-    ports: HookPorts,
+    ports: CheckPorts,
+    secrets: Secrets,
 ) -> tuple[CheckResult, ...]:
     results: list[CheckResult] = []
     if plan.change_freeze_gate:
@@ -64,17 +69,16 @@ def run_checks(
     if plan.approval_gate:
         if not state_table:
             raise MissingStateTableError("the approval gate needs TOLLGATE_STATE_TABLE")
-        approval = ports.find_approval(state_table, deployment_id)
+        approval = ports.approvals.find_approval(state_table, deployment_id)
         results.append(judge_approval(approval, deployment_id=deployment_id, environment=config.name))
     if plan.metric_gate:
-        results.append(run_metric_gate(plan, config=config, now=now, ports=ports))
+        results.append(run_metric_gate(plan, config=config, now=now, ports=ports, deadline=deadline))
     if plan.flow_runs:
         variables: dict[str, str] = {}
-        hidden: frozenset[str] = frozenset()
         if plan.uses_synthetic_user and config.checks.synthetic_user_secret:
-            user = ports.load_synthetic_user(config.checks.synthetic_user_secret)
+            user = ports.secrets.synthetic_user(config.checks.synthetic_user_secret, deadline=deadline)
             variables = {"username": user.username, "password": user.password}
-            hidden = frozenset({user.password})
+            secrets.values.add(user.password)
         results.extend(
             run_flows(
                 list(plan.flow_runs),
@@ -82,17 +86,20 @@ def run_checks(
                 send=ports.send,
                 deadline=deadline,
                 request_timeout_seconds=config.checks.request_timeout_seconds,
-                secrets=hidden,
+                secrets=frozenset(secrets.values),
+                captured=secrets.values,
             )
         )
     return tuple(results)
 
 
-def run_metric_gate(plan: CheckPlan, *, config: EnvironmentConfig, now: datetime, ports: HookPorts) -> CheckResult:
+def run_metric_gate(
+    plan: CheckPlan, *, config: EnvironmentConfig, now: datetime, ports: CheckPorts, deadline: Deadline
+) -> CheckResult:
     """Judge the target group the ALB routes the new release's traffic to; if that is unknown, fail."""
     try:
-        target_group = ports.find_replacement_target_group(config, plan.hook, plan.service)
-    except traffic.TrafficError as error:
+        target_group = ports.traffic.replacement_target_group(config, plan.hook, plan.service, deadline=deadline)
+    except TrafficError as error:
         # Never fall back to a fixed group: after a swap it would be the old release's.
         return CheckResult(
             name="metric gate",
@@ -101,14 +108,14 @@ def run_metric_gate(plan: CheckPlan, *, config: EnvironmentConfig, now: datetime
             reason=f"cannot tell which target group carries the new release of {plan.service}: {error}",
         )
     window = timedelta(minutes=config.thresholds.evaluation_window_minutes)
-    metrics = ports.fetch_metrics(
-        load_balancer=config.lms.load_balancer, target_group=target_group, start=now - window, end=now
+    metrics = ports.metrics.target_group_metrics(
+        load_balancer=config.lms.load_balancer,
+        target_group=target_group,
+        start=now - window,
+        end=now,
+        deadline=deadline,
     )
     return judge_target_group_health(metrics, config.thresholds)
-
-
-class MissingStateTableError(Exception):
-    """A check needs the state table and the function has none configured."""
 
 
 def evaluate_hook(
@@ -119,10 +126,11 @@ def evaluate_hook(
     state_table: str | None,
     deadline: Deadline,
     now: datetime,
-    ports: HookPorts,
+    ports: CheckPorts,
+    secrets: Secrets,
     base_url_override: str | None = None,
 ) -> HookVerdict:
-    target = ports.describe_deployment(deployment_id)
+    target = ports.deployments.describe(deployment_id, deadline=deadline)
     service = service_for_deployment(config, target)
     plan = plan_checks(config, hook, service, base_url_override=base_url_override)
     checks = run_checks(
@@ -133,6 +141,7 @@ def evaluate_hook(
         deadline=deadline,
         now=now,
         ports=ports,
+        secrets=secrets,
     )
     return decide_verdict(checks, service=service)
 
@@ -159,7 +168,3 @@ def evaluate_within_deadline(evaluate: Callable[[], HookVerdict], deadline: Dead
     return failed_verdict(
         "the checks did not finish before the hook's deadline (function timeout minus the safety margin)"
     )
-
-
-def setup_failure(check: str, reason: str) -> CheckResult:
-    return CheckResult(name=check, kind=CheckKind.SETUP, passed=False, reason=reason)

@@ -10,8 +10,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, Hook
+from lambdas.core.errors import describe
+from lambdas.hooks.adapters.clients import budgeted_client
+from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import OutOfTimeError, TrafficError
 from lambdas.hooks.replacement import (
     Forward,
     ListenerRole,
@@ -22,12 +25,8 @@ from lambdas.hooks.replacement import (
 )
 
 
-class TrafficError(Exception):
-    """The target group carrying the new release cannot be determined."""
-
-
 def find_replacement_target_group(
-    config: EnvironmentConfig, hook: Hook, service: str, *, client: Any | None = None
+    config: EnvironmentConfig, hook: Hook, service: str, *, deadline: Deadline, client: Any | None = None
 ) -> str:
     """The CloudWatch ``TargetGroup`` dimension of the group the replacement task set serves at ``hook``."""
     listener = listener_for_hook(hook)
@@ -38,7 +37,11 @@ def find_replacement_target_group(
     if port is None:
         raise TrafficError(f"{config.name} has no {listener.value} listener port (lms.test_listener_port)")
     target_groups = lms.services[service].target_groups
-    forwards = read_listener_forwards(lms.load_balancer_name, port, client=client or aws.client("elbv2"))
+    try:
+        elbv2 = client or budgeted_client("elbv2", deadline)
+    except OutOfTimeError as error:
+        raise TrafficError(str(error)) from error
+    forwards = read_listener_forwards(lms.load_balancer_name, port, client=elbv2)
     finding = pick_replacement(forwards, service_groups=service_group_names(target_groups), listener=listener.value)
     if finding.target_group is None:
         raise TrafficError(f"{finding.reason} (port {port} of {lms.load_balancer_name})")
@@ -57,11 +60,8 @@ def read_listener_forwards(load_balancer_name: str, port: int, *, client: Any) -
         if listener is None:
             raise TrafficError(f"load balancer {load_balancer_name} has no listener on port {port}")
         rules = _all_pages(client.describe_rules, "Rules", ListenerArn=listener["ListenerArn"])
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise TrafficError(f"reading the listeners of {load_balancer_name}: {code}") from error
-    except BotoCoreError as error:
-        raise TrafficError(f"reading the listeners of {load_balancer_name}: {error}") from error
+    except (ClientError, BotoCoreError) as error:
+        raise TrafficError(f"reading the listeners of {load_balancer_name}: {describe(error)}") from error
     return [forward for rule in rules for action in rule.get("Actions", []) if (forward := _forward_weights(action))]
 
 
@@ -91,3 +91,12 @@ def _forward_weights(action: dict[str, Any]) -> dict[str, int]:
 def _name(target_group_arn: str) -> str:
     # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>
     return target_group_arn.rsplit(":", 1)[-1].split("/")[1]
+
+
+class ElbTraffic:
+    """The TrafficReader port on the ALB's listeners (ELBv2)."""
+
+    def replacement_target_group(
+        self, config: EnvironmentConfig, hook: Hook, service: str, *, deadline: Deadline
+    ) -> str:
+        return find_replacement_target_group(config, hook, service, deadline=deadline)

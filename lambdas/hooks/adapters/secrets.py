@@ -8,11 +8,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.core import aws
-
-
-class SyntheticUserError(Exception):
-    """The synthetic user's secret is missing or not ``{"username": ..., "password": ...}``."""
+from lambdas.core.errors import error_code
+from lambdas.hooks.adapters.clients import budgeted_client
+from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import OutOfTimeError, SyntheticUserError
 
 
 @dataclass(frozen=True)
@@ -21,18 +20,22 @@ class SyntheticUser:
     password: str = field(repr=False)
 
 
-def load_synthetic_user(secret_name: str, *, client: Any | None = None) -> SyntheticUser:
-    secretsmanager = client or aws.client("secretsmanager")
+def load_synthetic_user(secret_name: str, *, deadline: Deadline, client: Any | None = None) -> SyntheticUser:
     try:
+        secretsmanager = client or budgeted_client("secretsmanager", deadline)
         raw = secretsmanager.get_secret_value(SecretId=secret_name)["SecretString"]
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise SyntheticUserError(f"secret {secret_name}: {code}") from error
-    except (BotoCoreError, KeyError) as error:
-        raise SyntheticUserError(f"secret {secret_name}: {type(error).__name__}") from error
+    except (ClientError, BotoCoreError, OutOfTimeError, KeyError) as error:
+        raise SyntheticUserError(f"secret {secret_name}: {error_code(error)}") from error
     try:
         value = json.loads(raw)
         return SyntheticUser(username=str(value["username"]), password=str(value["password"]))
     except (ValueError, KeyError, TypeError) as error:
         # The message never includes the value: it is a credential.
         raise SyntheticUserError(f"secret {secret_name} is not JSON with username and password") from error
+
+
+class SecretsManagerSecrets:
+    """The SecretsReader port on Secrets Manager."""
+
+    def synthetic_user(self, secret_name: str, *, deadline: Deadline) -> SyntheticUser:
+        return load_synthetic_user(secret_name, deadline=deadline)

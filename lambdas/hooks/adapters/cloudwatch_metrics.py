@@ -7,12 +7,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.core import aws
+from lambdas.core.errors import error_code
+from lambdas.hooks.adapters.clients import budgeted_client
+from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import MetricsError, OutOfTimeError
 from lambdas.hooks.metric_gate import TargetGroupMetrics
-
-
-class MetricsError(Exception):
-    """CloudWatch did not answer GetMetricData."""
 
 
 def _query(query_id: str, metric: str, stat: str, *, load_balancer: str, target_group: str, period: int) -> Any:
@@ -35,13 +34,18 @@ def _query(query_id: str, metric: str, stat: str, *, load_balancer: str, target_
 
 
 def fetch_target_group_metrics(
-    *, load_balancer: str, target_group: str, start: datetime, end: datetime, client: Any | None = None
+    *,
+    load_balancer: str,
+    target_group: str,
+    start: datetime,
+    end: datetime,
+    deadline: Deadline,
+    client: Any | None = None,
 ) -> TargetGroupMetrics:
     """Request count, target 5xx count and p99 response time over [start, end).
 
     One period spans the whole window, so the p99 is the window's p99 (not a max of per-minute p99s).
     """
-    cloudwatch = client or aws.client("cloudwatch")
     window_seconds = int((end - start).total_seconds())
     period = max(60, window_seconds - window_seconds % 60)
     queries = [
@@ -56,6 +60,7 @@ def fetch_target_group_metrics(
     request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
     try:
         while True:
+            cloudwatch = client or budgeted_client("cloudwatch", deadline)
             answer = cloudwatch.get_metric_data(**request)
             for result in answer.get("MetricDataResults", []):
                 values[result["Id"]].extend(float(v) for v in result.get("Values", []) if v is not None)
@@ -63,11 +68,8 @@ def fetch_target_group_metrics(
             if not token:
                 break
             request["NextToken"] = token
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise MetricsError(f"GetMetricData for {target_group}: {code}") from error
-    except BotoCoreError as error:
-        raise MetricsError(f"GetMetricData for {target_group}: {error}") from error
+    except (ClientError, BotoCoreError, OutOfTimeError) as error:
+        raise MetricsError(f"GetMetricData for {target_group}: {error_code(error)}") from error
     latency = values["latency"]
     return TargetGroupMetrics(
         target_group=target_group,
@@ -77,3 +79,14 @@ def fetch_target_group_metrics(
         p99_latency_ms=max(latency) * 1000 if latency else None,
         window_minutes=max(1, window_seconds // 60),
     )
+
+
+class CloudWatchMetrics:
+    """The MetricsReader port on CloudWatch."""
+
+    def target_group_metrics(
+        self, *, load_balancer: str, target_group: str, start: datetime, end: datetime, deadline: Deadline
+    ) -> TargetGroupMetrics:
+        return fetch_target_group_metrics(
+            load_balancer=load_balancer, target_group=target_group, start=start, end=end, deadline=deadline
+        )

@@ -1,0 +1,1 @@
+"""The hooks' adapters: one module per AWS service (or remote API), each behind a port of ``ports.py``."""
