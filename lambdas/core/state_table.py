@@ -238,3 +238,33 @@ class StateTable:
         except BotoCoreError as error:
             raise self._fail(f"write {state_key.pk}", error) from error
         return True
+
+    def give_back(self, claim: Claim, *, now: datetime, attributes: Mapping[str, str]) -> None:
+        """End an unfinished lease now, keeping ``attributes`` (e.g. why it failed) for the next claimer.
+
+        The next ``claim`` finds an expired lease and takes it over with these attributes as ``previous``:
+        unlike ``release``, it can tell "failed for sure" from "died without a word" (the notifier's case).
+        """
+        values = _attribute_values(attributes)
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        sets = "".join(f", #a{i} = :a{i}" for i in range(len(values)))
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=claim.key.dynamodb(),
+                UpdateExpression=f"SET lease_until = :expired{sets}",
+                ConditionExpression="#owner = :owner AND #status = :leased",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status", **names},
+                ExpressionAttributeValues={
+                    ":expired": {"N": str(round(_epoch(now) - 0.001, 3))},
+                    ":owner": {"S": claim.owner},
+                    ":leased": {"S": LEASED},
+                    **{f":a{i}": value for i, value in enumerate(values.values())},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == CONDITION_FAILED:
+                return
+            raise self._fail(f"give back {claim.key.pk}", error) from error
+        except BotoCoreError as error:
+            raise self._fail(f"give back {claim.key.pk}", error) from error

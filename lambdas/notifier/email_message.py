@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from lambdas.notifier.notification import Notification
 from lambdas.notifier.presentation import evidence_lines, facts
 
+# The message attribute naming an email's recipients; each email subscription filters on it.
+RECIPIENT_ATTRIBUTE = "recipient"
 # SNS Publish: a subject is under 100 characters, with no line breaks or control characters.
 SUBJECT_LIMIT = 99
-# SNS messages may be 256 KiB; an email this long is already unreadable, so the evidence is cut first.
+# SNS messages may be 256 KiB of UTF-8 (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, with the
+# attributes counted in); an email this long is already unreadable, so the body is cut at 64 KiB of UTF-8.
 BODY_LIMIT = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -54,10 +57,15 @@ def email_body(notification: Notification) -> str:
     ]
     body = "\n".join(lines)
     tail = "\n" + "\n".join(footer) + "\n"
-    if len(body) + len(tail) > BODY_LIMIT:
+    if _utf8(body) + _utf8(tail) > BODY_LIMIT:
         marker = "\n  ... (truncated; see the AWS console)"
-        body = body[: BODY_LIMIT - len(tail) - len(marker)] + marker
+        budget = BODY_LIMIT - _utf8(tail) - _utf8(marker)
+        body = body.encode("utf-8")[:budget].decode("utf-8", "ignore") + marker
     return body + tail
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def _indent(text: str) -> str:

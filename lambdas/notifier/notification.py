@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lambdas.core.config import Severity
+from lambdas.notifier.text import clean, clean_value
 
 
 class NotificationKind(StrEnum):
@@ -37,6 +38,10 @@ class NotificationKind(StrEnum):
     ROLLBACK_JOINED = "rollback_joined"
 
 
+# Kinds that are recorded and threaded, never emailed: a further alarm joining a rollback already paged.
+NEVER_EMAILED = frozenset({NotificationKind.ROLLBACK_JOINED})
+
+
 class Notification(BaseModel):
     """One thing that happened to a deployment, ready to be told to people."""
 
@@ -55,6 +60,17 @@ class Notification(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
     console_url: str | None = None
 
+    @field_validator("title", "environment", "service", "version", "deployment_id", "reason", mode="after")
+    @classmethod
+    def _clean_text(cls, value: str | None) -> str | None:
+        return clean(value) if isinstance(value, str) else value
+
+    @field_validator("evidence", mode="after")
+    @classmethod
+    def _clean_evidence(cls, value: dict[str, Any]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = clean_value(value)
+        return cleaned
+
     def summary(self) -> str:
         """One line for logs, reports and Slack's notification text."""
         where = f"{self.service} in {self.environment}" if self.service else self.environment
@@ -68,6 +84,13 @@ class IgnoredEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     reason: str
+
+    @field_validator("reason", mode="after")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        """A reason quotes the event; a hostile event must not make the log line 256 KB."""
+        cleaned = clean(value)
+        return cleaned if len(cleaned) <= 500 else cleaned[:497] + "..."
 
 
 class DeliveryChannel(StrEnum):

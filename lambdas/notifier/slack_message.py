@@ -111,8 +111,9 @@ def build_slack_message(notification: Notification) -> SlackMessage:
             ],
         }
     )
-    fallback = f"{emoji_for(notification)} {notification.summary()}"
-    return SlackMessage(text=fit_text(fallback, FALLBACK_TEXT_LIMIT, mrkdwn=False), blocks=blocks[:BLOCKS_LIMIT])
+    # The fallback text is mrkdwn too: escaped, so an announced "<!channel>" never pings anyone.
+    fallback = f"{emoji_for(notification)} {escape_mrkdwn(notification.summary())}"
+    return SlackMessage(text=fit_text(fallback, FALLBACK_TEXT_LIMIT), blocks=blocks[:BLOCKS_LIMIT])
 
 
 def _text_section(text: str, link: str | None) -> dict[str, Any]:

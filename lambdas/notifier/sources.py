@@ -22,6 +22,12 @@ Severity, decided here once for every source:
 | tollgate        | Rollback Skipped                              | rollback_skipped            | warning   |
 | tollgate        | Approval Needed (a person must act)           | approval_needed             | warning   |
 | tollgate        | Operator Rollback Requested                   | operator_rollback_requested | warning   |
+| tollgate        | Alarm Joined Rollback (never emailed)         | rollback_joined             | info      |
+| tollgate        | Canary Started / Promoted                     | canary_started / _promoted  | info      |
+| tollgate        | Canary Aborted                                | canary_aborted              | critical  |
+| tollgate        | Approval Given                                | approval_given              | info      |
+| tollgate        | Approval Rejected / Refused / Timed Out       | approval_*                  | warning   |
+| tollgate        | Approve/Reject/Promote/Abort Requested        | operator_request            | info      |
 
 "announced" means the announcing function's own severity is used: a hook verdict or an alarm is info
 or critical depending on its outcome, which only the announcer knows. Every other Tollgate kind has
@@ -84,10 +90,14 @@ _TOLLGATE_KINDS: dict[DetailType, tuple[NotificationKind, Severity | None]] = {
     DetailType.APPROVAL_TIMED_OUT: (NotificationKind.APPROVAL_TIMED_OUT, Severity.WARNING),
     # A further alarm about a rollback already under way: threaded for the record, never paged again.
     DetailType.ROLLBACK_JOINED: (NotificationKind.ROLLBACK_JOINED, Severity.INFO),
+    # Operator requests (Approve/Reject/Promote/Abort Requested) are not subscribed: what the acting
+    # function decides about them is announced (Approval Given/Refused, Canary Promoted/Aborted).
 }
 
 # The Tollgate detail-types the notifier's rule on Tollgate's bus subscribes to.
 NOTIFIED_DETAIL_TYPES = tuple(detail_type.value for detail_type in _TOLLGATE_KINDS)
+
+_ID_LIMIT = 256
 
 # Evidence keys announcers use for what is being deployed, in order of preference.
 _VERSION_KEYS = ("version", "revision", "task_definition", "image_tag")
@@ -98,9 +108,10 @@ class _EventBridgeEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    id: str = Field(min_length=1)
-    source: str
-    detail_type: str = Field(alias="detail-type")
+    # EventBridge ids are UUIDs; the bound keeps a hostile id inside DynamoDB's key limits.
+    id: str = Field(min_length=1, max_length=256)
+    source: str = Field(max_length=256)
+    detail_type: str = Field(alias="detail-type", max_length=256)
     time: datetime
     region: str
     resources: list[str] = Field(default_factory=list)
@@ -112,7 +123,7 @@ class _CodeDeployDetail(BaseModel):
 
     application: str
     deployment_group: str = Field(alias="deploymentGroup")
-    deployment_id: str = Field(alias="deploymentId")
+    deployment_id: str = Field(alias="deploymentId", max_length=256)
     state: str
     instance_group_id: str | None = Field(default=None, alias="instanceGroupId")
 
@@ -122,7 +133,7 @@ class _EcsDeploymentDetail(BaseModel):
 
     event_type: str = Field(default="INFO", alias="eventType")
     event_name: str = Field(alias="eventName")
-    deployment_id: str = Field(alias="deploymentId")
+    deployment_id: str = Field(alias="deploymentId", max_length=256)
     updated_at: str | None = Field(default=None, alias="updatedAt")
     reason: str = ""
 
@@ -141,8 +152,22 @@ def ecs_console_url(region: str, cluster: str, service: str) -> str:
     )
 
 
-def notification_from_event(event: Mapping[str, Any], config: EnvironmentConfig) -> Notification | IgnoredEvent:
-    """The notification an EventBridge event calls for in this environment, or why there is none."""
+def notification_from_event(event: Any, config: EnvironmentConfig) -> Notification | IgnoredEvent:
+    """The notification an EventBridge event calls for in this environment, or why there is none.
+
+    Anything at all may arrive (a list, a number, null, an envelope with fields of the wrong type):
+    what cannot be read is an ``IgnoredEvent`` saying why, never an exception.
+    """
+    if not isinstance(event, Mapping):
+        return IgnoredEvent(reason=f"not an EventBridge event: a JSON {_json_type(event)}, not an object")
+    try:
+        return _notification_from(event, config)
+    except (ValidationError, ValueError, TypeError, RecursionError) as error:
+        reason = _first_error(error) if isinstance(error, ValidationError) else f"{type(error).__name__}"
+        return IgnoredEvent(reason=f"malformed event: {reason}")
+
+
+def _notification_from(event: Mapping[str, Any], config: EnvironmentConfig) -> Notification | IgnoredEvent:
     try:
         envelope = _EventBridgeEnvelope.model_validate(event)
     except ValidationError as error:
@@ -250,6 +275,8 @@ def _from_tollgate(envelope: _EventBridgeEnvelope, config: EnvironmentConfig) ->
     announced = TollgateEvent.model_validate({**envelope.detail, "detail_type": detail_type})
     if announced.environment != config.name:
         return IgnoredEvent(reason=f"announced for environment '{announced.environment}', this is {config.name}")
+    if len(announced.deployment_id or "") > _ID_LIMIT:
+        return IgnoredEvent(reason=f"deployment id longer than {_ID_LIMIT} characters")
     kind, fixed_severity = _TOLLGATE_KINDS[detail_type]
     return Notification(
         event_id=envelope.id,
@@ -283,6 +310,20 @@ def _console_url_for(announced: TollgateEvent, config: EnvironmentConfig) -> str
 
 def _last_segment(name_or_arn: str) -> str:
     return name_or_arn.rsplit("/", 1)[-1]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
 
 
 def _first_error(error: ValidationError) -> str:

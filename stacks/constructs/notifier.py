@@ -20,7 +20,7 @@ from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
 from lambdas.core.tollgate_events import TOLLGATE_SOURCE
-from lambdas.notifier.sns_email import RECIPIENT_ATTRIBUTE
+from lambdas.notifier.email_message import RECIPIENT_ATTRIBUTE
 from lambdas.notifier.sources import (
     CODEDEPLOY_DETAIL_TYPE,
     CODEDEPLOY_SOURCE,

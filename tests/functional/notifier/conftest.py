@@ -12,6 +12,7 @@ import pytest
 from lambdas.core import settings as settings_module
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.core.settings import settings
+from lambdas.notifier import settings as notifier_settings_module
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.slack_receiver import SlackReceiver, emails_sent, install_slack_secrets
 
@@ -63,6 +64,7 @@ def notifier_world(
                 update={"alerts": config.alerts.model_copy(update={"slack_bot_token_secret": BOT_TOKEN_SECRET})}
             )
             monkeypatch.setattr(settings_module, "environment", lambda _name: config)
+            monkeypatch.setattr(notifier_settings_module, "environment", lambda _name: config)
         for key, value in install_slack_secrets(slack_receiver, config, secrets).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("TOLLGATE_ENVIRONMENT", name)

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdas.core.settings import settings
-from lambdas.notifier.handler import NotificationDeliveryError, handler, process_event
-from lambdas.notifier.slack_client import RetryPolicy
+from lambdas.notifier.adapters.slack_client import RetryPolicy
+from lambdas.notifier.errors import NotificationDeliveryError
+from lambdas.notifier.handler import handler, process_event
 from tests.functional.notifier.conftest import NotifierWorld
 from tollgate.local.context import LocalLambdaContext
 from tollgate.local.slack_receiver import notifications_sent
@@ -140,9 +140,9 @@ def test_slack_down_for_good_email_sent_failure_recorded_and_the_retry_sends_onl
     assert len(notifier_world.emails()) == 1
     assert notifier_world.receiver.messages == []
     records = notifier_world.delivery_records(event["id"])
-    assert records["slack##lms-prod-alerts"]["status"]["S"] == "failed"
+    assert records["slack##lms-prod-alerts"]["outcome"]["S"] == "failed"
     assert "500" in records["slack##lms-prod-alerts"]["detail"]["S"]
-    assert records["email#lms-oncall@example.com"]["status"]["S"] == "sent"
+    assert records["email#lms-oncall@example.com"]["outcome"]["S"] == "sent"
     # When Slack is back and Lambda retries the same event
     notifier_world.receiver.fail_next(0)
     result = process_event(event, LocalLambdaContext("notifier"), slack_retry=FAST)
@@ -151,7 +151,7 @@ def test_slack_down_for_good_email_sent_failure_recorded_and_the_retry_sends_onl
     assert {d["channel"]: d["status"] for d in result["deliveries"]} == {"slack": "sent", "email": "already_sent"}
     assert len(notifier_world.receiver.messages) == 1
     assert len(notifier_world.emails()) == 1
-    assert notifier_world.delivery_records(event["id"])["slack##lms-prod-alerts"]["attempts"]["N"] == "2"
+    assert notifier_world.delivery_records(event["id"])["slack##lms-prod-alerts"]["attempts"]["S"] == "2"
 
 
 def test_a_missing_slack_secret_still_sends_the_email(notifier_world: NotifierWorld, load_event: Any) -> None:
@@ -268,7 +268,6 @@ def test_sns_refusing_the_email_does_not_stop_slack_and_the_retry_sends_only_the
     # Given the alert topic missing (SNS answers NotFound)
     notifier_world.use_environment("production")
     monkeypatch.setenv("TOLLGATE_ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:missing")
-    settings.cache_clear()
     event = load_event("codedeploy-deployment-stop.json")
     # When / Then: Slack got its message, the email failure is raised for a retry
     with pytest.raises(NotificationDeliveryError, match=r"email lms-oncall@example\.com"):
@@ -276,7 +275,6 @@ def test_sns_refusing_the_email_does_not_stop_slack_and_the_retry_sends_only_the
     assert len(notifier_world.receiver.messages) == 1
     # When the topic is back and the event is retried
     monkeypatch.setenv("TOLLGATE_ALERT_TOPIC_ARN", notifier_world.topic_arn)
-    settings.cache_clear()
     result = process_event(event, LocalLambdaContext("notifier"), slack_retry=FAST)
     # Then only the email goes out
     assert {d["channel"]: d["status"] for d in result["deliveries"]} == {"slack": "already_sent", "email": "sent"}

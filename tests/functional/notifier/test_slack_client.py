@@ -7,13 +7,8 @@ import time
 
 import pytest
 
-from lambdas.notifier.slack_client import (
-    RetryPolicy,
-    SlackBotSender,
-    SlackDeliveryError,
-    SlackHttp,
-    SlackWebhookSender,
-)
+from lambdas.notifier.adapters.slack_client import RetryPolicy, SlackBotSender, SlackHttp, SlackWebhookSender
+from lambdas.notifier.errors import SlackDeliveryError
 from lambdas.notifier.slack_message import SlackMessage
 from tollgate.local.slack_receiver import SlackReceiver
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.notifier.codedeploy_revision import version_from_revision
+from lambdas.notifier.revision import version_from_revision
 
 APPSPEC = """version: 0.0
 Resources:

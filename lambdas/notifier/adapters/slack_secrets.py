@@ -15,15 +15,12 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from lambdas.core import aws
+from lambdas.notifier.errors import SlackSecretError
 
 SECRET_MAX_AGE_SECONDS = 300
 
 _provider: SecretsProvider | None = None
 _provider_client: Any = None
-
-
-class SlackSecretError(Exception):
-    """A Slack secret is missing or not in the expected shape (the message never holds its value)."""
 
 
 def webhook_urls(secret_name: str) -> dict[str, str]:

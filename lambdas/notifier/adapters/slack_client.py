@@ -2,12 +2,21 @@
 
 Retries: HTTP 429 waits the ``Retry-After`` seconds Slack asks for; 5xx and connection failures back
 off exponentially. Neither waits past the function's deadline: a wait that would outlast it fails
-the delivery now, so the handler can record it and let Lambda retry the event
+the delivery now, so the use case can record it and let Lambda retry the event
 (https://api.slack.com/apis/rate-limits). Other 4xx answers are permanent and not retried here.
+
+At most once: only a failure that proves Slack did not take the message (it could not be sent, or
+Slack answered an HTTP error) is a ``SlackDeliveryError`` and may be retried. Once the request went
+out, an unreadable answer (a bad status line, a truncated body, the connection dropped or timing out
+while waiting for the answer, a ``chat.postMessage`` answer that is not JSON) means the message may
+have been posted: ``SlackUnconfirmedError``, never retried. urllib wraps what fails while connecting
+and sending in ``URLError``; what fails while reading the answer reaches us unwrapped
+(``http.client.HTTPException``, ``OSError``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -17,14 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from lambdas.notifier.errors import SlackDeliveryError, SlackUnconfirmedError
 from lambdas.notifier.slack_message import SlackMessage
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _DEFAULT_RETRY_AFTER_SECONDS = 1.0
-
-
-class SlackDeliveryError(Exception):
-    """Slack did not accept a message (after the retries that fit in the time left)."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,12 @@ class SlackHttp:
                 else:
                     raise SlackDeliveryError(f"Slack refused the message: HTTP {error.code} {_short(error)}") from error
                 last: Exception = error
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                wait, problem, last = self.retry.backoff(attempt), f"unreachable ({type(error).__name__})", error
+            except urllib.error.URLError as error:  # connecting or sending failed: Slack has nothing
+                wait, problem, last = self.retry.backoff(attempt), f"unreachable ({_reason(error)})", error
+            except (http.client.HTTPException, OSError, ValueError) as error:  # sent; the answer is unreadable
+                raise SlackUnconfirmedError(
+                    f"Slack's answer was unreadable ({type(error).__name__}); the message may have been posted"
+                ) from error
             if attempt >= self.retry.max_attempts:
                 raise SlackDeliveryError(f"Slack {problem} after {attempt} attempts") from last
             if self.clock() + wait > self.deadline:
@@ -131,7 +141,7 @@ class SlackBotSender:
         try:
             answer = json.loads(raw)
         except ValueError as error:
-            raise SlackDeliveryError("chat.postMessage answered with something other than JSON") from error
+            raise SlackUnconfirmedError("chat.postMessage answered with something other than JSON") from error
         if not isinstance(answer, dict) or not answer.get("ok"):
             error_code = answer.get("error", "unknown") if isinstance(answer, dict) else "unknown"
             raise SlackDeliveryError(f"chat.postMessage failed: {error_code}")
@@ -145,6 +155,11 @@ def _retry_after(headers: Any) -> float:
         return max(0.0, float(value)) if value is not None else _DEFAULT_RETRY_AFTER_SECONDS
     except ValueError:
         return _DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _reason(error: urllib.error.URLError) -> str:
+    reason = error.reason
+    return type(reason).__name__ if isinstance(reason, BaseException) else str(reason)[:80]
 
 
 def _short(error: urllib.error.HTTPError) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.notifier.slack_client import RetryPolicy, SlackDeliveryError, _retry_after, check_slack_url
+from lambdas.notifier.adapters.slack_client import RetryPolicy, _retry_after, check_slack_url
+from lambdas.notifier.errors import SlackDeliveryError
 
 
 @pytest.mark.parametrize(

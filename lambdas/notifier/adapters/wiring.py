@@ -1,0 +1,35 @@
+"""The notifier's ports on AWS and Slack."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from lambdas.core.state_table import StateTable
+from lambdas.notifier.adapters.codedeploy_revision import CodeDeployRevisionLookup
+from lambdas.notifier.adapters.delivery_ledger import StateTableDeliveryLedger
+from lambdas.notifier.adapters.slack_client import RetryPolicy
+from lambdas.notifier.adapters.slack_connector import SecretsSlackConnector
+from lambdas.notifier.adapters.sns_email import SnsEmailSender
+from lambdas.notifier.notify import NotifierPorts
+from lambdas.notifier.settings import NotifierSettings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None) -> NotifierPorts:
+    """Cheap to build per event: the adapters hold no client (``lambdas.core.aws`` caches those, and local
+    tooling resets them) and the Slack secret is cached by Powertools parameters."""
+    return NotifierPorts(
+        ledger=StateTableDeliveryLedger(StateTable(settings.state_table)),
+        slack=SecretsSlackConnector(settings.config.alerts, settings.slack_api_url, slack_retry),
+        email=SnsEmailSender(settings.alert_topic_arn),
+        revisions=CodeDeployRevisionLookup(),
+        clock=SystemClock(),
+    )

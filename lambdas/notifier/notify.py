@@ -1,0 +1,285 @@
+"""Use case: deliver one notification on every routed channel, each delivery once (ports only, no boto3).
+
+Each delivery is a lease in the ledger: claim -> send -> record the outcome (docs/decisions/0050-deliveries.md).
+- Slack is at most once: a delivery whose earlier attempt died after claiming (or whose answer was
+  unreadable) is not posted again; only a failure that proves nothing was posted is retried.
+- Email is at least once: an abandoned claim is sent again, and a ledger that cannot be written does
+  not stop the email.
+- A failure of one delivery never stops another; the ledger failing is never a reason to post twice.
+Failed deliveries are given back and ``NotificationDeliveryError`` is raised, so Lambda retries the event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from lambdas.core.config import EnvironmentConfig, Severity
+from lambdas.core.errors import StateTableError
+from lambdas.core.observability import logger
+from lambdas.notifier.email_message import build_email
+from lambdas.notifier.errors import (
+    EmailDeliveryError,
+    NotificationDeliveryError,
+    SlackDeliveryError,
+    SlackUnconfirmedError,
+)
+from lambdas.notifier.notification import Delivery, DeliveryChannel, IgnoredEvent, Notification
+from lambdas.notifier.ports import (
+    ClaimOutcome,
+    Clock,
+    DeliveryClaim,
+    DeliveryLedger,
+    EmailSender,
+    RevisionLookup,
+    SlackConnector,
+    SlackSender,
+)
+from lambdas.notifier.routing import route_notification
+from lambdas.notifier.slack_message import build_slack_message
+
+SENT, FAILED, UNCONFIRMED = "sent", "failed", "unconfirmed"
+SAFETY_MARGIN_SECONDS = 3.0  # kept back from Slack retries to record the outcome and return in time
+DEFAULT_TIME_BUDGET_SECONDS = 30.0  # without a Lambda context (in-process callers)
+
+
+@dataclass(frozen=True)
+class NotifierPorts:
+    ledger: DeliveryLedger
+    slack: SlackConnector
+    email: EmailSender
+    revisions: RevisionLookup
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The invocation's time: ``deadline`` on the clock's monotonic scale, and how long a lease lasts."""
+
+    deadline: float
+    lease: timedelta
+    owner: str
+
+
+def budget_for(context: Any | None, clock: Clock) -> Budget:
+    """The invocation's time from its Lambda context. A delivery's lease lasts as long as the invocation
+    can: once it has timed out its lease has run out, and Lambda's retry (a minute or more later) takes over."""
+    remaining = DEFAULT_TIME_BUDGET_SECONDS
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        remaining = context.get_remaining_time_in_millis() / 1000
+    owner = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
+    deadline = clock.monotonic() + max(0.0, remaining - SAFETY_MARGIN_SECONDS)
+    return Budget(deadline=deadline, lease=timedelta(seconds=max(1.0, remaining)), owner=owner)
+
+
+@dataclass
+class NotifyResult:
+    decision: str
+    reason: str
+    notification: dict[str, Any] | None = None
+    deliveries: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for d in self.deliveries if d["status"] == SENT)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"decision": self.decision, "reason": self.reason}
+        if self.notification is not None:
+            out["notification"] = self.notification
+        if self.deliveries:
+            out["deliveries"] = self.deliveries
+        return out
+
+
+def notify(
+    parsed: Notification | IgnoredEvent, config: EnvironmentConfig, ports: NotifierPorts, budget: Budget
+) -> NotifyResult:
+    if isinstance(parsed, IgnoredEvent):
+        logger.info("event ignored", extra={"reason": parsed.reason})
+        return NotifyResult("ignored", parsed.reason)
+    notification = _with_version(parsed, ports.revisions)
+    deliveries = route_notification(notification, config)
+    if not deliveries:
+        reason = f"no alert route for {notification.severity.value} in {config.name}"
+        logger.info("notification not routed", extra={"reason": reason})
+        return NotifyResult("not_routed", reason, describe(notification))
+    run = _Run(notification, ports, budget)
+    # Email first: it is the page, and nothing Slack does (hanging until the deadline) may delay it.
+    by_key = {d.key: run.deliver(d) for d in sorted(deliveries, key=lambda d: d.channel is DeliveryChannel.SLACK)}
+    outcomes = [by_key[d.key] for d in deliveries]
+    failed = [o for o in outcomes if o["status"] == FAILED]
+    if failed:
+        summary = "; ".join(f"{o['channel']} {o['to']}: {o['error']}" for o in failed)
+        logger.error("deliveries failed; raising so the event is retried", extra={"failed": failed})
+        raise NotificationDeliveryError(f"{len(failed)} of {len(outcomes)} deliveries failed: {summary}")
+    describe_notification = describe(notification)
+    if all(o["status"] in ("already_sent", "in_flight") for o in outcomes):
+        reason = "already handled: " + ", ".join(f"{o['channel']} {o['to']} {o['status']}" for o in outcomes)
+        return NotifyResult("duplicate", reason, describe_notification, outcomes)
+    reason = f"{notification.severity.value} {notification.kind.value} sent to " + ", ".join(
+        f"{o['channel']} {o['to']}" for o in outcomes
+    )
+    logger.info("notification delivered", extra={"deliveries": outcomes})
+    return NotifyResult("notified", reason, describe_notification, outcomes)
+
+
+class _Run:
+    def __init__(self, notification: Notification, ports: NotifierPorts, budget: Budget) -> None:
+        self._notification = notification
+        self._ports = ports
+        self._budget = budget
+        self._sender: SlackSender | None = None
+
+    def deliver(self, delivery: Delivery) -> dict[str, str]:
+        outcome = {"channel": delivery.channel.value, "to": ", ".join(delivery.to)}
+        try:
+            status, detail = self._deliver(delivery)
+        except Exception as error:  # a bug in one delivery must not stop the others
+            logger.exception("delivery crashed", extra={"delivery": delivery.key})
+            status, detail = FAILED, f"{type(error).__name__}: {error}"
+        if status == FAILED:
+            logger.warning("delivery failed", extra={"delivery": delivery.key, "error": detail})
+            return {**outcome, "status": status, "error": detail}
+        return {**outcome, "status": status}
+
+    def _deliver(self, delivery: Delivery) -> tuple[str, str]:
+        if delivery.channel is DeliveryChannel.EMAIL:
+            return self._email(delivery)
+        return self._slack(delivery)
+
+    # -- email: at least once ----------------------------------------------------------------------
+    def _email(self, delivery: Delivery) -> tuple[str, str]:
+        claim = self._claim(delivery)
+        if claim is not None and claim.outcome is ClaimOutcome.DONE:
+            return "already_sent", ""
+        if claim is not None and claim.outcome is ClaimOutcome.IN_FLIGHT:
+            return "in_flight", ""
+        notification = self._notification
+        try:
+            receipt = self._ports.email.send(
+                build_email(notification),
+                recipients=delivery.to,
+                environment=notification.environment,
+                severity=notification.severity.value,
+            )
+        except EmailDeliveryError as error:
+            self._give_back(claim, str(error))
+            return FAILED, str(error)
+        self._complete(claim, SENT, receipt)
+        return SENT, receipt
+
+    # -- Slack: at most once -------------------------------------------------------------------------
+    def _slack(self, delivery: Delivery) -> tuple[str, str]:
+        channel = delivery.to[0]
+        notification = self._notification
+        try:
+            sender = self._slack_sender()
+        except SlackDeliveryError as error:  # the secret: nothing claimed yet, a retry may post
+            return FAILED, str(error)
+        deployment_id = notification.deployment_id if sender.uses_threads else None
+        thread_ts = self._thread(deployment_id, channel)
+        message = build_slack_message(notification)  # before the claim: nothing between claim and post
+        claim = self._claim(delivery)
+        if claim is None:
+            return FAILED, "the delivery could not be claimed (state table); not posted, to be retried"
+        if claim.outcome is ClaimOutcome.DONE:
+            return "already_sent", ""
+        if claim.outcome is ClaimOutcome.IN_FLIGHT:
+            return "in_flight", ""
+        if claim.outcome is ClaimOutcome.ABANDONED:
+            detail = "an earlier attempt died after claiming and may have posted: not posted again (at most once)"
+            logger.warning("Slack delivery abandoned earlier; not reposting", extra={"delivery": delivery.key})
+            self._complete(claim, UNCONFIRMED, detail)
+            return UNCONFIRMED, detail
+        try:
+            ts = sender.post(
+                channel,
+                message,
+                thread_ts=thread_ts,
+                # A critical reply also shows in the channel, not only inside the thread.
+                broadcast=notification.severity is Severity.CRITICAL,
+            )
+        except SlackUnconfirmedError as error:
+            self._complete(claim, UNCONFIRMED, str(error))
+            return UNCONFIRMED, str(error)
+        except SlackDeliveryError as error:
+            self._give_back(claim, str(error))
+            return FAILED, str(error)
+        except Exception as error:  # unknown: it may have posted, so never again
+            self._complete(claim, UNCONFIRMED, f"{type(error).__name__}: {error}")
+            return UNCONFIRMED, f"{type(error).__name__}: {error}"
+        self._complete(claim, SENT, ts or "")
+        if deployment_id and ts and thread_ts is None:
+            try:
+                self._ports.ledger.remember_thread(deployment_id, channel, ts, now=self._ports.clock.now())
+            except StateTableError:
+                # The message went out; losing the thread only costs threading of later messages.
+                logger.warning("could not remember the Slack thread", extra={"channel": channel})
+        return SENT, ts or ""
+
+    def _slack_sender(self) -> SlackSender:
+        if self._sender is None:
+            self._sender = self._ports.slack.sender(self._budget.deadline)
+        return self._sender
+
+    def _thread(self, deployment_id: str | None, channel: str) -> str | None:
+        if not deployment_id:
+            return None
+        try:
+            return self._ports.ledger.thread_ts(deployment_id, channel)
+        except StateTableError:
+            logger.warning("could not read the Slack thread; posting unthreaded", extra={"channel": channel})
+            return None
+
+    # -- the ledger: its failures are logged, never a reason to skip or repeat a send ------------------
+    def _claim(self, delivery: Delivery) -> DeliveryClaim | None:
+        try:
+            return self._ports.ledger.claim(
+                self._notification.event_id,
+                delivery.key,
+                owner=self._budget.owner,
+                now=self._ports.clock.now(),
+                lease=self._budget.lease,
+            )
+        except StateTableError as error:
+            logger.warning("could not claim the delivery", extra={"delivery": delivery.key, "error": str(error)})
+            return None
+
+    def _complete(self, claim: DeliveryClaim | None, outcome: str, detail: str) -> None:
+        if claim is None:
+            return
+        try:
+            self._ports.ledger.complete(claim, now=self._ports.clock.now(), outcome=outcome, detail=detail)
+        except StateTableError as error:
+            # Sent but not recorded: a retry finds the lease abandoned; Slack is then not posted again.
+            logger.warning("could not record the delivery", extra={"key": claim.delivery_key, "error": str(error)})
+
+    def _give_back(self, claim: DeliveryClaim | None, error: str) -> None:
+        if claim is None:
+            return
+        try:
+            self._ports.ledger.give_back(claim, now=self._ports.clock.now(), error=error)
+        except StateTableError as problem:
+            logger.warning("could not record the failure", extra={"key": claim.delivery_key, "error": str(problem)})
+
+
+def _with_version(notification: Notification, revisions: RevisionLookup) -> Notification:
+    """Ask CodeDeploy what a deployment deploys when the event did not say."""
+    if notification.version or not (notification.deployment_id or "").startswith("d-"):
+        return notification
+    version = revisions.deployed_version(str(notification.deployment_id))
+    return notification.model_copy(update={"version": version}) if version else notification
+
+
+def describe(notification: Notification) -> dict[str, Any]:
+    return {
+        "kind": notification.kind.value,
+        "severity": notification.severity.value,
+        "environment": notification.environment,
+        "service": notification.service,
+        "deployment_id": notification.deployment_id,
+        "summary": notification.summary(),
+    }
