@@ -91,6 +91,7 @@ def invoke_handler(
     timeout_seconds: float = 30.0,
     memory_mb: int = 256,
     region: str = "eu-west-1",
+    account: str = "123456789012",
 ) -> Invocation:
     """Invoke and capture the output, the error (never raised) and the logs (kept off stdout)."""
     logs = io.StringIO()
@@ -103,7 +104,11 @@ def invoke_handler(
     }
     with function_environment({**runtime, **environment}):
         context = LocalLambdaContext(
-            function_name=function_name, timeout_seconds=timeout_seconds, memory_limit_in_mb=memory_mb, region=region
+            function_name=function_name,
+            timeout_seconds=timeout_seconds,
+            memory_limit_in_mb=memory_mb,
+            region=region,
+            account=account,
         )
         _capture_logs()
         _SINK.target = logs

@@ -236,6 +236,9 @@ class LocalWorld:
                 timeout_seconds=spec.timeout_seconds,
                 memory_mb=spec.memory_mb,
                 region=self.config.region,
+                # The function runs in the environment's account, as in AWS: its guards compare the
+                # account and region of what it is told with its own.
+                account=self.config.account,
             )
         finally:
             self.recorder.current_function = "tollgate"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lambdas.core.config import EnvironmentConfig
+from lambdas.hooks.adapters.secrets import load_synthetic_user
 from lambdas.hooks.deadline import Deadline
 from lambdas.hooks.flows import FlowRun, run_flows
 from lambdas.hooks.http_client import send_http
 from lambdas.hooks.model import CheckResult
-from lambdas.hooks.secrets import load_synthetic_user
 
 
 class HttpFlowRunner:
@@ -21,7 +21,7 @@ class HttpFlowRunner:
         hidden: frozenset[str] = frozenset()
         secret = self._config.checks.synthetic_user_secret
         if secret and any(r.flow.uses_synthetic_user for r in runs):
-            user = load_synthetic_user(secret)
+            user = load_synthetic_user(secret, deadline=self._deadline)
             variables, hidden = {"username": user.username, "password": user.password}, frozenset({user.password})
         return run_flows(
             list(runs),
