@@ -1,4 +1,8 @@
-"""``tollgate replay EVENT.json [--env ENV] [--function NAME] [--json]``."""
+"""``tollgate replay EVENT.json [--env ENV] [--function NAME] [--json]``.
+
+Exit codes: 0 the handlers ran, 1 a handler raised (one line on stderr names it), 2 unreadable input
+(not UTF-8, not JSON, nested too deeply, integers too large, not an object) or another usage error.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render(report, source=str(args.event)))
+    raised = [r["function"] for r in report.results if r["decision"] == "error"]
+    if raised:
+        # The report is printed; the exit code and one line say that a handler raised.
+        reason = " ".join(report.reason.split())[:300]
+        print(f"tollgate: replay: {', '.join(raised)} raised: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 

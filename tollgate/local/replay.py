@@ -48,10 +48,16 @@ def read_event(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise EventError(f"cannot read {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise EventError(f"{path} is not UTF-8 text (byte {error.start})") from None
     try:
         event = json.loads(text)
     except json.JSONDecodeError as error:
         raise EventError(f"{path} is not JSON (line {error.lineno}: {error.msg})") from error
+    except RecursionError:
+        raise EventError(f"{path} is nested too deeply to read") from None
+    except ValueError as error:  # e.g. an integer over Python's 4300-digit limit
+        raise EventError(f"{path} is not readable JSON: {str(error).splitlines()[0][:120]}") from None
     if event_kind(event) is None:
         raise EventError(
             f"{path} is not an event: expected an EventBridge event (source, detail-type, detail), "

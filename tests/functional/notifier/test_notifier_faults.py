@@ -1,0 +1,198 @@
+"""The notifier on the embedded AWS under faults: each AWS call site x {throttle, AccessDenied, 5xx, timeout},
+each step boundary x kill, then Lambda's retries; and Slack answering 500, 429 or something unreadable.
+
+Invariant: the alert reaches email at least once and each Slack channel at most once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.notifier.adapters.slack_client import RetryPolicy
+from lambdas.notifier.adapters.wiring import SystemClock, aws_ports
+from lambdas.notifier.errors import NotificationDeliveryError
+from lambdas.notifier.handler import process_event
+from lambdas.notifier.settings import notifier_settings
+from tests.faults import CALL_FAULTS, KILLS, FaultKind, SimulatedKill, injected_faults
+from tests.functional.notifier.conftest import NotifierWorld
+from tollgate.local.context import LocalLambdaContext
+
+FAST = RetryPolicy(max_attempts=2, base_delay_seconds=0.01)
+LAMBDA_RETRIES = 2  # asynchronous invocations: two retries after the first attempt
+
+
+class _Later(SystemClock):
+    """Lambda retries an asynchronous invocation a minute or more later: by then the leases ran out."""
+
+    def __init__(self, seconds: float) -> None:
+        self._shift = timedelta(seconds=seconds)
+
+    def now(self) -> Any:
+        return super().now() + self._shift
+
+
+def _attempt(event: dict[str, Any], retry: int) -> None:
+    ports = dataclasses.replace(aws_ports(notifier_settings(), FAST), clock=_Later(120 * retry))
+    with contextlib.suppress(NotificationDeliveryError, SimulatedKill):
+        process_event(event, LocalLambdaContext(f"notifier-{retry}"), ports=ports)
+
+
+def _slack_posts(world: NotifierWorld) -> int:
+    return len(world.receiver.messages)
+
+
+# (call site, operation, nth): the notifier's AWS calls for a production STOP with a bot token, in order:
+# GetDeployment; email: PutItem (claim), Publish, UpdateItem (complete); Slack: GetSecretValue, GetItem
+# (thread), PutItem (claim), the post, UpdateItem (complete), PutItem (thread).
+CALL_SITES = [
+    ("codedeploy GetDeployment", "codedeploy:GetDeployment", 1),
+    ("email claim", "dynamodb:PutItem", 1),
+    ("SNS Publish", "sns:Publish", 1),
+    ("email complete", "dynamodb:UpdateItem", 1),
+    ("GetSecretValue", "secretsmanager:GetSecretValue", 1),
+    ("thread lookup", "dynamodb:GetItem", 1),
+    ("Slack claim", "dynamodb:PutItem", 2),
+    ("Slack complete", "dynamodb:UpdateItem", 2),
+    ("thread record", "dynamodb:PutItem", 3),
+]
+CASES = [(site, op, nth, kind) for site, op, nth in CALL_SITES for kind in (*CALL_FAULTS, *KILLS)]
+
+
+@pytest.mark.parametrize(
+    ("site", "operation", "nth", "kind"),
+    CASES,
+    ids=[f"{site}-{kind.value}".replace(" ", "_") for site, _, _, kind in CASES],
+)
+def test_each_call_site_and_kill_keeps_email_at_least_once_and_slack_at_most_once(  # noqa: PLR0917
+    notifier_world: NotifierWorld, load_event: Any, site: str, operation: str, nth: int, kind: FaultKind
+) -> None:
+    # Given production's notifier (bot token: threads) and a STOP (Slack and email)
+    notifier_world.use_environment("production", bot_token=True)
+    event = load_event("codedeploy-deployment-stop.json")
+    # When the fault hits the call site on the first attempt, and Lambda retries
+    with injected_faults() as faults:
+        faults.inject(operation, kind, nth=nth)
+        _attempt(event, 0)
+        assert faults.hit() == 1, faults.operations
+    for retry in range(1, LAMBDA_RETRIES + 1):
+        _attempt(event, retry)
+    # Then email at least once, Slack at most once
+    assert len(notifier_world.emails()) >= 1
+    assert _slack_posts(notifier_world) <= 1
+
+
+@pytest.mark.parametrize("answer", ["500", "429"])
+def test_slack_failing_for_the_whole_first_attempt_is_posted_once_by_the_retry(
+    notifier_world: NotifierWorld, load_event: Any, answer: str
+) -> None:
+    notifier_world.use_environment("production", bot_token=True)
+    if answer == "429":
+        notifier_world.receiver.rate_limit_next(2, retry_after=0)
+    else:
+        notifier_world.receiver.fail_next(2, status=500)
+    event = load_event("codedeploy-deployment-stop.json")
+    _attempt(event, 0)
+    assert _slack_posts(notifier_world) == 0
+    assert len(notifier_world.emails()) == 1
+    _attempt(event, 1)
+    assert _slack_posts(notifier_world) == 1
+    assert len(notifier_world.emails()) == 1
+
+
+# -- a Slack that answers something unreadable ------------------------------------------------------------
+_ANSWERS = {
+    "bad-status-line": b"HTTP/1.1 abc\r\n\r\n",
+    "garbage": b"\x00\x01 not http at all\r\n\r\n",
+    "truncated-body": b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ok": tr',
+    "not-json": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\nnot json!",
+    "disconnect": b"",
+}
+
+
+class _BrokenSlack:
+    """A loopback server that reads each request and answers with raw bytes (or hangs up)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        data += connection.recv(65536)
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = next(
+                        (int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")),
+                        0,
+                    )
+                    while len(body) < length:
+                        body += connection.recv(65536)
+                except OSError:
+                    continue
+                self.requests += 1
+                if self.answer:
+                    connection.sendall(self.answer)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.fixture(params=list(_ANSWERS))
+def broken_slack(request: pytest.FixtureRequest) -> Iterator[tuple[str, _BrokenSlack]]:
+    server = _BrokenSlack(_ANSWERS[request.param])
+    yield request.param, server
+    server.close()
+
+
+@pytest.mark.parametrize("via", ["webhook", "chat.postMessage"])
+def test_an_unreadable_slack_answer_never_stops_the_email_and_is_never_posted_twice(
+    notifier_world: NotifierWorld,
+    load_event: Any,
+    broken_slack: tuple[str, _BrokenSlack],
+    via: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given Slack answering something unreadable (issue 9: it escaped the client and stopped the email)
+    name, server = broken_slack
+    notifier_world.use_environment("production", bot_token=via == "chat.postMessage")
+    if via == "webhook":
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId="tollgate/production/slack-webhook", SecretString=f"{server.url}/webhook/x"
+        )
+    else:
+        monkeypatch.setenv("TOLLGATE_SLACK_API_URL", f"{server.url}/api")
+    event = load_event("codedeploy-deployment-stop.json")
+    # When the STOP is handled, then retried by Lambda
+    result = process_event(event, LocalLambdaContext("notifier"), slack_retry=FAST)
+    _attempt(event, 1)
+    # Then no exception escaped, the email went out once, and Slack was asked once (it may have posted)
+    statuses = {d["channel"]: d["status"] for d in result["deliveries"]}
+    # A webhook's 200 body is not read as JSON: "not json!" is a plain success there
+    slack = "sent" if (name, via) == ("not-json", "webhook") else "unconfirmed"
+    assert statuses == {"slack": slack, "email": "sent"}, name
+    assert len(notifier_world.emails()) == 1
+    assert server.requests == 1
