@@ -37,7 +37,8 @@ def _parse(model: type[FunctionSettings], variables: frozenset[tuple[str, str]],
 
 def load_settings(model: type[Model], what: str) -> Model:
     parsed = _parse(model, _variables(), what)
-    assert isinstance(parsed, model)  # noqa: S101 - _parse returns an instance of the model it was given
+    if not isinstance(parsed, model):  # pragma: no cover - _parse returns an instance of the model it was given
+        raise TypeError(f"{what} settings: expected {model.__name__}")
     return parsed
 
 
