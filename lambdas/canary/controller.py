@@ -26,6 +26,10 @@ WAITING = "waiting"
 DECISION = "approval"  # the hooks' approval record: pk approval#<deployment>, sk approval
 ABORT = "abort"
 REJECTED_ERROR = "Tollgate.ApprovalRejected"
+# Errors the state machine's Pass states set on the way into the failure task (stacks/constructs/canary.py).
+APPROVAL_TIMED_OUT_ERROR = "Tollgate.ApprovalTimedOut"
+STEP_FAILED_ERROR = "Tollgate.StepFailed"
+ABORTED_ERROR = "Tollgate.Aborted"
 
 
 class CanaryStateError(Exception):
@@ -303,22 +307,22 @@ def fail(request: TaskRequest, *, config: EnvironmentConfig, ports: ControllerPo
 def failure_reason(
     request: TaskRequest, *, config: EnvironmentConfig, ports: ControllerPorts
 ) -> tuple[str, DetailType]:
+    """Why the canary failed, from the state machine's error (Catch output or a failed decision)."""
     error = request.error or {}
     code = str(error.get("Error", ""))
     cause = str(error.get("Cause", ""))
     aborted = ports.records.get(CANARY, request.deployment_id, ABORT)
     if aborted is not None:
         return f"aborted by {aborted.get('by', '?')}: {aborted.get('reason', '')}".strip(), DetailType.CANARY_ABORTED
-    if code == "States.Timeout" and error.get("State") != "analysis":
-        return (
-            f"no approval within deployment.approval_timeout_seconds ({config.deployment.approval_timeout_seconds} s)"
-        ), DetailType.APPROVAL_TIMED_OUT
+    if code == APPROVAL_TIMED_OUT_ERROR:
+        deadline = config.deployment.approval_timeout_seconds
+        return f"no approval within deployment.approval_timeout_seconds ({deadline} s)", DetailType.APPROVAL_TIMED_OUT
     if code == REJECTED_ERROR:
         return cause or "rejected", DetailType.APPROVAL_REJECTED
     progress = ports.records.get(CANARY, request.deployment_id, PROGRESS) or {}
-    if code:
-        return f"task error {code}: {_short(cause)}", DetailType.HOOK_VERDICT
-    return progress.get("last_reason", "the canary failed"), DetailType.CANARY_STEP_FAILED
+    if code in ("", STEP_FAILED_ERROR):
+        return progress.get("last_reason", "the canary failed"), DetailType.CANARY_STEP_FAILED
+    return f"task error {code}: {_short(cause)}", DetailType.HOOK_VERDICT
 
 
 def _short(cause: str) -> str:

@@ -17,6 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lambdas.canary.controller import ABORTED_ERROR, APPROVAL_TIMED_OUT_ERROR, STEP_FAILED_ERROR
 from lambdas.canary.domain import partial_steps
 from lambdas.canary.wiring import STATE_MACHINE_VARIABLE
 from lambdas.core.config import EnvironmentConfig, Hook, Strategy
@@ -36,9 +37,9 @@ ELB_DESCRIBE = (
     "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
 )
-FAILED_STEP = "Tollgate.StepFailed"
-ABORTED = "Tollgate.Aborted"
-APPROVAL_TIMED_OUT = "Tollgate.ApprovalTimedOut"
+FAILED_STEP = STEP_FAILED_ERROR
+ABORTED = ABORTED_ERROR
+APPROVAL_TIMED_OUT = APPROVAL_TIMED_OUT_ERROR
 
 
 def state_machine_name(environment: str) -> str:
@@ -213,7 +214,7 @@ class CanaryController(Construct):
     def _seconds(self, value: int) -> int:
         return max(1, value // self._scale)
 
-    def _invoke(self, name: str, task: Any, action: str, **extra: Any) -> tasks.LambdaInvoke:
+    def _invoke(self, name: str, task: Any, action: str, *, retry: bool = True, **extra: Any) -> tasks.LambdaInvoke:
         payload = {
             "action": action,
             "deployment_id": sfn.JsonPath.string_at("$.deployment_id"),
@@ -230,24 +231,25 @@ class CanaryController(Construct):
             result_path="$.result",
             retry_on_service_exceptions=False,
         )
-        invoke.add_retry(
-            errors=[
-                "Lambda.ServiceException",
-                "Lambda.AWSLambdaException",
-                "Lambda.SdkClientException",
-                "Lambda.TooManyRequestsException",
-                "States.TaskFailed",
-            ],
-            interval=Duration.seconds(2),
-            max_attempts=2,
-            backoff_rate=2,
-        )
+        if retry:
+            invoke.add_retry(
+                errors=[
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException",
+                    "States.TaskFailed",
+                ],
+                interval=Duration.seconds(2),
+                max_attempts=2,
+                backoff_rate=2,
+            )
         return invoke
 
     def _state_machine(self, task: Any) -> sfn.StateMachine:
         config = self._config
         deployment = config.deployment
-        failure = self._invoke("ReportFailed", task, "fail", error=sfn.JsonPath.object_at("$.error"))
+        failure = self._invoke("ReportFailed", task, "fail", retry=False, error=sfn.JsonPath.object_at("$.error"))
         failure.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=6, backoff_rate=2)
         failure.add_catch(
             sfn.Fail(
@@ -285,7 +287,7 @@ class CanaryController(Construct):
             if deployment.max_bake_extension_seconds
             else 0
         )
-        step_args = {
+        step_args: dict[str, Any] = {
             "bake_seconds": bake,
             "max_extension_seconds": self._seconds(deployment.max_bake_extension_seconds)
             if deployment.max_bake_extension_seconds
@@ -294,7 +296,7 @@ class CanaryController(Construct):
             "period_seconds": self._seconds(ANALYSIS_PERIOD_SECONDS),
         }
         for step in reversed(partial_steps(deployment)):
-            args = {"step_percent": step, **step_args}
+            args: dict[str, Any] = {"step_percent": step, **step_args}
             shift = self._invoke(f"Shift{step}", task, "shift", **args)
             wait = sfn.Wait(
                 self,

@@ -16,7 +16,7 @@ BLUE = "targetgroup/lms-prod-backend-blue/3a2b3c4d5e6f7a80"
 GREEN = "targetgroup/lms-prod-backend-green/3a2b3c4d5e6f7a81"
 
 
-class Fault(Exception):
+class Fault(Exception):  # noqa: N818 - the name an injected error shows as
     """An injected failure of a port call."""
 
 
@@ -57,8 +57,11 @@ class FakeMetrics:
         if self.fail:
             raise Fault("GetMetricData failed")
         errors = self.canary_errors if target_group == GREEN else 0.0
-        return {"RequestCount": [self.requests], "HTTPCode_Target_5XX_Count": [errors],
-                "TargetResponseTime_p99": [0.05]}
+        return {
+            "RequestCount": [self.requests],
+            "HTTPCode_Target_5XX_Count": [errors],
+            "TargetResponseTime_p99": [0.05],
+        }
 
 
 @dataclass
@@ -79,8 +82,12 @@ class FakeJudge:
         if sum(v or 0 for v in canary["RequestCount"]) < 10:
             return {"verdict": "inconclusive", "reason": "too few requests", "checks": [], "more_traffic_needed": True}
         if sum(v or 0 for v in canary["HTTPCode_Target_5XX_Count"]) > 0:
-            return {"verdict": "fail", "reason": "canary 5xx rate above baseline", "checks": [],
-                    "more_traffic_needed": False}
+            return {
+                "verdict": "fail",
+                "reason": "canary 5xx rate above baseline",
+                "checks": [],
+                "more_traffic_needed": False,
+            }
         return {"verdict": "pass", "reason": "canary matches baseline", "checks": [], "more_traffic_needed": False}
 
 
@@ -124,8 +131,16 @@ class FakeRecords:
         found = self.items.get((kind, identifier, record))
         return dict(found) if found is not None else None
 
-    def put(self, kind: str, identifier: str, record: str, attributes: Mapping[str, str], *, now: datetime,
-            only_if_absent: bool) -> bool:
+    def put(
+        self,
+        kind: str,
+        identifier: str,
+        record: str,
+        attributes: Mapping[str, str],
+        *,
+        now: datetime,
+        only_if_absent: bool,
+    ) -> bool:
         if only_if_absent and (kind, identifier, record) in self.items:
             return False
         self.items[(kind, identifier, record)] = dict(attributes)
@@ -166,8 +181,13 @@ class FakeDeployments:
     application: str = "lms-production"
 
     def describe(self, deployment_id: str) -> DeploymentFacts:
-        return DeploymentFacts(deployment_group=self.group, application=self.application, creator="user",
-                               description="release v1.4.2 by octocat", version="lms-production-backend:42")
+        return DeploymentFacts(
+            deployment_group=self.group,
+            application=self.application,
+            creator="user",
+            description="release v1.4.2 by octocat",
+            version="lms-production-backend:42",
+        )
 
 
 @dataclass
@@ -193,6 +213,14 @@ class World:
 
     @property
     def ports(self) -> ControllerPorts:
-        return ControllerPorts(traffic=self.traffic, metrics=self.metrics, judge=self.judge, reporter=self.reporter,
-                               announcer=self.announcer, records=self.records, deployments=self.deployments,
-                               flows=self.flows, executions=self.executions)
+        return ControllerPorts(
+            traffic=self.traffic,
+            metrics=self.metrics,
+            judge=self.judge,
+            reporter=self.reporter,
+            announcer=self.announcer,
+            records=self.records,
+            deployments=self.deployments,
+            flows=self.flows,
+            executions=self.executions,
+        )
