@@ -48,9 +48,19 @@ def state_machine_name(environment: str) -> str:
 
 class CanaryController(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, shared: SharedResources, config: EnvironmentConfig
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shared: SharedResources,
+        config: EnvironmentConfig,
+        owns_before_allow_traffic: bool = False,
     ) -> None:
+        """``owns_before_allow_traffic``: build the BeforeAllowTraffic hook function as the canary's starter
+        (then DeploymentHooks must not build it). Off in the stack until the embedded AWS runs the state machine,
+        so the simulator and the demo keep playing production on the hooks' own BeforeAllowTraffic."""
         super().__init__(scope, construct_id)
+        self.starter: TollgateFunction | None = None
         self.state_machine: sfn.StateMachine | None = None
         if config.deployment.strategy is not Strategy.CANARY:
             return
@@ -101,14 +111,6 @@ class CanaryController(Construct):
             description=f"Tollgate {config.name}: approve/reject and canary promote/abort requests",
             **common,
         )
-        self.starter = TollgateFunction(
-            self,
-            Hook.BEFORE_ALLOW_TRAFFIC.value,
-            handler="lambdas.canary.start_handler.handler",
-            function_name=hook_function_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC),
-            description=f"Tollgate {config.name}: BeforeAllowTraffic starts the canary execution",
-            **common,
-        )
         task = self.task_function.function
         task.add_to_role_policy(
             aws_iam.PolicyStatement(actions=["elasticloadbalancing:CreateRule"], resources=[listener_arn])
@@ -122,35 +124,17 @@ class CanaryController(Construct):
         task.add_to_role_policy(
             aws_iam.PolicyStatement(actions=[*ELB_DESCRIBE, "cloudwatch:GetMetricData"], resources=["*"])
         )
-        for function in (task, self.starter.function):
-            function.add_to_role_policy(
-                aws_iam.PolicyStatement(
-                    actions=["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"],
-                    resources=deployment_groups,
-                )
-            )
+        codedeploy_report = aws_iam.PolicyStatement(
+            actions=["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"],
+            resources=deployment_groups,
+        )
+        task.add_to_role_policy(codedeploy_report)
         for function in (task, self.request_function.function):
             function.add_to_role_policy(
                 aws_iam.PolicyStatement(
                     actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=[machine_arn]
                 )
             )
-        self.starter.function.add_to_role_policy(
-            aws_iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
-        )
-        self.starter.function.add_to_role_policy(
-            aws_iam.PolicyStatement(
-                actions=["states:DescribeExecution"],
-                resources=[
-                    stack.format_arn(
-                        service="states",
-                        resource="execution",
-                        resource_name=f"{state_machine_name(config.name)}:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
-        )
         acknowledge(
             task,
             "AwsSolutions-IAM5[Resource::*]",
@@ -171,26 +155,10 @@ class CanaryController(Construct):
             "ModifyRule/DeleteRule on rules of the LMS load balancer only (rule ids are created at run "
             "time by the canary itself).",
         )
-        acknowledge(
-            self.starter.function,
-            f"AwsSolutions-IAM5[Resource::arn:aws:states:"
-            f"{config.region}:{config.account}:execution:{state_machine_name(config.name)}:*]",
-            "DescribeExecution on executions of the canary state machine only; execution names are "
-            "deployment ids known at run time.",
-        )
         self.state_machine = self._state_machine(task)
-        starter = self.starter.function
-        hook = Hook.BEFORE_ALLOW_TRAFFIC.value
-        CfnOutput(self, f"{hook}FunctionName", value=starter.function_name)
-        CfnOutput(self, f"{hook}FunctionArn", value=starter.function_arn)
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-        aws_ssm.StringParameter(
-            self,
-            f"{hook}Parameter",
-            parameter_name=hook_parameter_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC),
-            string_value=starter.function_arn,
-            description=f"ARN of Tollgate's {hook} hook function (the canary starter) for the {config.name} AppSpec",
-        )
+        if owns_before_allow_traffic:
+            self._starter(common, machine_arn=machine_arn, codedeploy_report=codedeploy_report)
         add_rule(
             self,
             "RequestRule",
@@ -207,6 +175,54 @@ class CanaryController(Construct):
                     DetailType.CANARY_ABORT_REQUESTED.value,
                 ],
             ),
+        )
+
+    def _starter(self, common: dict[str, Any], *, machine_arn: str, codedeploy_report: aws_iam.PolicyStatement) -> None:
+        """BeforeAllowTraffic as the canary's starter, under the hook's name (CodeDeploy invokes CodeDeployHook_*)."""
+        config = self._config
+        stack = Stack.of(self)
+        self.starter = TollgateFunction(
+            self,
+            Hook.BEFORE_ALLOW_TRAFFIC.value,
+            handler="lambdas.canary.start_handler.handler",
+            function_name=hook_function_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC),
+            description=f"Tollgate {config.name}: BeforeAllowTraffic starts the canary execution",
+            **common,
+        )
+        self.starter.function.add_to_role_policy(codedeploy_report)
+        self.starter.function.add_to_role_policy(
+            aws_iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
+        )
+        self.starter.function.add_to_role_policy(
+            aws_iam.PolicyStatement(
+                actions=["states:DescribeExecution"],
+                resources=[
+                    stack.format_arn(
+                        service="states",
+                        resource="execution",
+                        resource_name=f"{state_machine_name(config.name)}:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        acknowledge(
+            self.starter.function,
+            f"AwsSolutions-IAM5[Resource::arn:aws:states:"
+            f"{config.region}:{config.account}:execution:{state_machine_name(config.name)}:*]",
+            "DescribeExecution on executions of the canary state machine only; execution names are "
+            "deployment ids known at run time.",
+        )
+        starter = self.starter.function
+        hook = Hook.BEFORE_ALLOW_TRAFFIC.value
+        CfnOutput(self, f"{hook}FunctionName", value=starter.function_name)
+        CfnOutput(self, f"{hook}FunctionArn", value=starter.function_arn)
+        aws_ssm.StringParameter(
+            self,
+            f"{hook}Parameter",
+            parameter_name=hook_parameter_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC),
+            string_value=starter.function_arn,
+            description=f"ARN of Tollgate's {hook} hook function (the canary starter) for the {config.name} AppSpec",
         )
 
     # -- the state machine ----------------------------------------------------------------------------------

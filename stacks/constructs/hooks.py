@@ -46,9 +46,6 @@ class DeploymentHooks(Construct):
             else None
         )
         for hook in Hook:
-            if hook is Hook.BEFORE_ALLOW_TRAFFIC and config.deployment.strategy is Strategy.CANARY:
-                # In canary environments the canary controller's starter is this hook (stacks/constructs/canary.py).
-                continue
             hook_function = TollgateFunction(
                 self,
                 hook.value,
