@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "tollgate.commands.approve",
     "tollgate.commands.rollback",
     "tollgate.commands.simulate",
+    "tollgate.commands.canary",
 )
 
 

@@ -130,7 +130,7 @@ def shift(request: TaskRequest, *, config: EnvironmentConfig, ports: ControllerP
     progress = {
         "service": request.service,
         "step_percent": str(step),
-        "status": "running",
+        "canary_status": "running",
         "weights": json.dumps({"blue": weights.original, "green": weights.replacement}),
         "bake_started_at": now.isoformat(),
         "bake_until": bake_until.isoformat(),
@@ -138,7 +138,7 @@ def shift(request: TaskRequest, *, config: EnvironmentConfig, ports: ControllerP
         "rule_arn": rule,
     }
     earlier = ports.records.get(CANARY, request.deployment_id, PROGRESS)
-    if earlier and earlier.get("step_percent") == str(step) and earlier.get("status") == "running":
+    if earlier and earlier.get("step_percent") == str(step) and earlier.get("canary_status") == "running":
         # A retried shift keeps the bake it started: the weights changed then.
         progress.update({k: earlier[k] for k in ("bake_started_at", "bake_until", "extended_seconds") if k in earlier})
     if earlier and "last_verdict" in earlier:
@@ -337,7 +337,7 @@ def _short(cause: str) -> str:
 
 def _finish_record(ports: ControllerPorts, request: TaskRequest, now: datetime, *, status: str, reason: str) -> None:
     progress = ports.records.get(CANARY, request.deployment_id, PROGRESS) or {"service": request.service}
-    progress.update({"status": status, "finished_at": now.isoformat(), "last_reason": reason[:2000]})
+    progress.update({"canary_status": status, "finished_at": now.isoformat(), "last_reason": reason[:2000]})
     ports.records.put(CANARY, request.deployment_id, PROGRESS, progress, now=now, only_if_absent=False)
 
 

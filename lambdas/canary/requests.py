@@ -118,7 +118,7 @@ def operate_canary(
             describe_progress(deployment_id, progress, now=now),
             details={"deployment_id": deployment_id, **progress},
         )
-    if progress is None or progress.get("status") != "running":
+    if progress is None or progress.get("canary_status") != "running":
         return RequestOutcome("no_canary", f"no canary is running for {service} in {config.name}: nothing to {kind}")
     step = progress.get("step_percent", "")
     record = f"promote#{step}" if kind == "promote" else ABORT
@@ -158,10 +158,10 @@ def operate_canary(
 def describe_progress(deployment_id: str, progress: dict[str, str], *, now: datetime) -> str:
     weights = json.loads(progress.get("weights", "{}") or "{}")
     parts = [
-        f"{deployment_id}: {progress.get('status', '?')} at {progress.get('step_percent', '?')}%",
+        f"{deployment_id}: {progress.get('canary_status', '?')} at {progress.get('step_percent', '?')}%",
         f"split blue {weights.get('blue', '?')}% / green {weights.get('green', '?')}%",
     ]
-    if progress.get("status") == "running" and "bake_until" in progress:
+    if progress.get("canary_status") == "running" and "bake_until" in progress:
         left = max(0, int((datetime.fromisoformat(progress["bake_until"]) - now).total_seconds()))
         parts.append(f"bake left {left} s")
     if "last_verdict" in progress:

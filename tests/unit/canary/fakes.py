@@ -141,6 +141,8 @@ class FakeRecords:
         now: datetime,
         only_if_absent: bool,
     ) -> bool:
+        reserved = {"pk", "sk", "status", "owner", "lease_until", "expires_at"} & set(attributes)
+        assert not reserved, f"the state table reserves {reserved}"  # as lambdas/core/state_table.py does
         if only_if_absent and (kind, identifier, record) in self.items:
             return False
         self.items[(kind, identifier, record)] = dict(attributes)

@@ -92,7 +92,7 @@ def test_status_tells_step_split_bake_left_and_last_verdict(production: Environm
         DEPLOYMENT,
         PROGRESS,
         {
-            "status": "running",
+            "canary_status": "running",
             "step_percent": "50",
             "weights": '{"blue": 50, "green": 50}',
             "bake_until": "2026-12-01T12:02:00+00:00",
