@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags, aws_lambda
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from stacks.constructs.canary import CanaryController
 from stacks.constructs.dashboard import Dashboard
 from stacks.constructs.health import TollgateHealth
 from stacks.constructs.hooks import DeploymentHooks
@@ -35,6 +36,7 @@ class TollgateStack(Stack):
         Notifier(self, "Notifier", shared=self.shared, config=config)
         self.ledger = Ledger(self, "Ledger", shared=self.shared, config=config)
         self.synthetics = Synthetics(self, "Synthetics", shared=self.shared, config=config)
+        self.canary = CanaryController(self, "Canary", shared=self.shared, config=config)
         functions = [c for c in self.node.find_all() if isinstance(c, aws_lambda.Function)]
         self.health = TollgateHealth(self, "Health", shared=self.shared, config=config, functions=functions)
         self.dashboard = Dashboard(

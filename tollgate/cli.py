@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "tollgate.commands.simulate",
     "tollgate.commands.history",
     "tollgate.commands.show",
+    "tollgate.commands.canary",
 )
 
 

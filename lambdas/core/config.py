@@ -137,6 +137,12 @@ class Deployment(_Strict):
     watch_window_minutes: int = Field(default=60, ge=0, le=1440)
     # How long CodeDeploy keeps the original (blue) task set after success.
     keep_blue_minutes: int = Field(default=60, ge=0, le=2880)
+    # Canary controller (docs/decisions/0010): who may approve, how long the approval may take, how often a
+    # bake looks for promote/abort, and how far a bake may be extended when too little traffic arrived.
+    approvers: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")], ...] = ()
+    approval_timeout_seconds: int = Field(default=1200, ge=60, le=3600)
+    bake_poll_seconds: int = Field(default=30, ge=1, le=300)
+    max_bake_extension_seconds: int = Field(default=0, ge=0, le=3600)
 
     @field_validator("canary_steps")
     @classmethod
@@ -364,6 +370,18 @@ class EnvironmentConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _canary_fits_the_hook_limit(self) -> EnvironmentConfig:
+        deployment = self.deployment
+        if deployment.strategy is not Strategy.CANARY:
+            return self
+        if deployment.requires_approval and not deployment.approvers:
+            raise ValueError("deployment.approvers: name who may approve when deployment.requires_approval is true")
+        budget = canary_time_budget(deployment)
+        if budget.worst_case_seconds > budget.limit_seconds:
+            raise ValueError(f"the canary cannot fit CodeDeploy's one-hour hook limit: {budget.explain()}")
+        return self
+
+    @model_validator(mode="after")
     def _checks_name_what_exists(self) -> EnvironmentConfig:
         services = self.lms.services
         for flow_name, flow in self.checks.flows.items():
@@ -414,6 +432,61 @@ class EnvironmentConfig(_Strict):
 
     def service_for_deployment_group(self, deployment_group: str) -> str | None:
         return next((n for n, s in self.lms.services.items() if s.deployment_group == deployment_group), None)
+
+
+# CodeDeploy fails a lifecycle hook that has not reported within one hour
+# (https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html).
+HOOK_LIMIT_SECONDS = 3600
+# Left free inside the hour: the hook's start, Step Functions and Lambda latency, the final report.
+HOOK_MARGIN_SECONDS = 600
+# Per partial step: shifting, analysing (GetMetricData, flows) and one poll of slack around the bake.
+CANARY_STEP_OVERHEAD_SECONDS = 120
+
+
+class CanaryTimeBudget(BaseModel):
+    """The longest a canary execution can take, from the fields that set it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approval_seconds: int
+    partial_steps: tuple[int, ...]
+    bake_seconds: int
+    max_bake_extension_seconds: int
+    bake_poll_seconds: int
+
+    @property
+    def per_step_seconds(self) -> int:
+        return (
+            self.bake_seconds + self.max_bake_extension_seconds + self.bake_poll_seconds + CANARY_STEP_OVERHEAD_SECONDS
+        )
+
+    @property
+    def worst_case_seconds(self) -> int:
+        return self.approval_seconds + len(self.partial_steps) * self.per_step_seconds
+
+    @property
+    def limit_seconds(self) -> int:
+        return HOOK_LIMIT_SECONDS - HOOK_MARGIN_SECONDS
+
+    def explain(self) -> str:
+        return (
+            f"deployment.approval_timeout_seconds ({self.approval_seconds}) + {len(self.partial_steps)} partial "
+            f"deployment.canary_steps {list(self.partial_steps)} x (deployment.bake_seconds ({self.bake_seconds}) + "
+            f"deployment.max_bake_extension_seconds ({self.max_bake_extension_seconds}) + "
+            f"deployment.bake_poll_seconds ({self.bake_poll_seconds}) + {CANARY_STEP_OVERHEAD_SECONDS} s per step) = "
+            f"{self.worst_case_seconds} s, more than the {self.limit_seconds} s left after a "
+            f"{HOOK_MARGIN_SECONDS} s margin"
+        )
+
+
+def canary_time_budget(deployment: Deployment) -> CanaryTimeBudget:
+    return CanaryTimeBudget(
+        approval_seconds=deployment.approval_timeout_seconds if deployment.requires_approval else 0,
+        partial_steps=tuple(step for step in deployment.canary_steps if step < 100),
+        bake_seconds=deployment.bake_seconds,
+        max_bake_extension_seconds=deployment.max_bake_extension_seconds,
+        bake_poll_seconds=deployment.bake_poll_seconds,
+    )
 
 
 def _describe(error: ValidationError) -> str:

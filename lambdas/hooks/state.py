@@ -53,7 +53,8 @@ def find_approval(table: str, deployment_id: str, *, client: Any | None = None) 
         raise StateError(f"reading the approval: {_code(error)}") from error
     except BotoCoreError as error:
         raise StateError(f"reading the approval: {error}") from error
-    if not item:
+    if not item or item.get("decision", {}).get("S") == "rejected":
+        # The canary's approve/reject share this record (first decision wins); a rejection is no approval.
         return None
     return Approval(
         deployment_id=deployment_id,

@@ -59,7 +59,17 @@ def test_approve_command_unlocks_before_allow_traffic(hook_world: Any, capsys: p
 
     # When an operator approves it with the CLI (against this embedded AWS)
     code = main(
-        ["approve", "--env", "production", "--deployment-id", deployment_id, "--by", "alice", "--reason", "CAB"]
+        [
+            "approve",
+            "--env",
+            "production",
+            "--deployment-id",
+            deployment_id,
+            "--by",
+            "release-manager",
+            "--reason",
+            "CAB",
+        ]
     )
     context = LocalLambdaContext(function_name=hook_function_name("production", Hook.BEFORE_ALLOW_TRAFFIC))
     result = handler({"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": execution_id}, context)
@@ -68,7 +78,7 @@ def test_approve_command_unlocks_before_allow_traffic(hook_world: Any, capsys: p
     assert code == 0
     assert "approved production/" in capsys.readouterr().out
     approval = find_approval("tollgate-state", deployment_id)
-    assert approval is not None and approval.approved_by == "alice" and approval.reason == "CAB"
+    assert approval is not None and approval.approved_by == "release-manager" and approval.reason == "CAB"
     assert result["decision"] == "Succeeded", result["reason"]
     assert [r.status for r in reports(deployment_id)] == ["Succeeded"]
 
@@ -79,7 +89,7 @@ def test_approve_refuses_another_environments_deployment(hook_world: Any, capsys
     deployment_id, _ = world.start_deployment("backend", Hook.BEFORE_ALLOW_TRAFFIC)
 
     # When someone approves it for production
-    code = main(["approve", "--env", "production", "--deployment-id", deployment_id, "--by", "bob"])
+    code = main(["approve", "--env", "production", "--deployment-id", deployment_id, "--by", "lms-lead"])
 
     # Then nothing is recorded and the command says why
     assert code == 2

@@ -141,6 +141,7 @@ def test_the_canary_group_is_shared_and_needs_a_subcommand(capsys: pytest.Captur
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     group = canary_subcommands(subparsers)
-    group.add_parser("status").set_defaults(run=lambda _args: 0)
-    assert parser.parse_args(["canary", "status"]).run(None) == 0
+    group.add_parser("history").set_defaults(run=lambda _args: 0)
+    assert parser.parse_args(["canary", "history"]).run(None) == 0
+    assert parser.parse_args(["canary", "status", "--env", "production", "--service", "backend"]).kind == "status"
     assert parser.parse_args(["canary", "judge", "x.json"]).analysis == Path("x.json")

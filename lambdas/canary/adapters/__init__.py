@@ -1,0 +1,1 @@
+"""Adapters of the canary controller: one module per AWS service."""

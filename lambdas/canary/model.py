@@ -1,0 +1,54 @@
+"""What the state machine hands the canary task function, and what it hands back (typed)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Action(StrEnum):
+    AWAIT_APPROVAL = "await_approval"
+    SHIFT = "shift"
+    BAKE = "bake"
+    ANALYSE = "analyse"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+
+
+class CanaryInput(BaseModel):
+    """The execution's input, as the BeforeAllowTraffic hook starts it (also its name's source)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    deployment_id: str = Field(pattern=r"^d-[A-Z0-9]{1,32}$")
+    hook_execution_id: str = Field(min_length=1, max_length=2048)
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+
+
+class TaskRequest(BaseModel):
+    """One task of the state machine: the execution's input plus what the state adds."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Action
+    deployment_id: str = Field(pattern=r"^d-[A-Z0-9]{1,32}$")
+    hook_execution_id: str = Field(min_length=1, max_length=2048)
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    step_percent: int | None = Field(default=None, ge=1, le=99)
+    bake_seconds: int | None = Field(default=None, ge=0)
+    max_extension_seconds: int = Field(default=0, ge=0)
+    extension_seconds: int = Field(default=0, ge=0)
+    period_seconds: int = Field(default=60, ge=1)
+    task_token: str | None = None
+    # The Catch's error output ({"Error": ..., "Cause": ...}) on the failure path.
+    error: dict[str, Any] | None = None
+
+
+class TaskResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    outcome: str  # shifted | baking | done | aborted | passed | failed | extend | reported | waiting
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)

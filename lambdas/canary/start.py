@@ -1,0 +1,44 @@
+"""Use case: BeforeAllowTraffic in a canary environment starts the canary execution and returns.
+
+The execution is named after the deployment: Step Functions answers a second StartExecution with the same
+name and input with the running execution, and ExecutionAlreadyExists otherwise, so a duplicated hook
+invocation never starts a second canary (docs/decisions/0010).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lambdas.canary.model import CanaryInput
+from lambdas.canary.ports import Deployments, Executions, HookReporter
+from lambdas.core.config import EnvironmentConfig
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    decision: str  # started | duplicate | failed
+    reason: str
+    execution_arn: str = ""
+
+
+def start_canary(
+    deployment_id: str,
+    hook_execution_id: str,
+    *,
+    config: EnvironmentConfig,
+    deployments: Deployments,
+    executions: Executions,
+    reporter: HookReporter,
+) -> StartOutcome:
+    facts = deployments.describe(deployment_id)
+    service = config.service_for_deployment_group(facts.deployment_group)
+    if service is None or facts.application != config.lms.codedeploy_application:
+        # Nothing to canary: fail the hook (CodeDeploy rolls back) rather than let traffic move unjudged.
+        reason = f"{deployment_id} ({facts.application}/{facts.deployment_group}) is no LMS service of {config.name}"
+        reporter.report(deployment_id, hook_execution_id, succeeded=False)
+        return StartOutcome("failed", reason)
+    payload = CanaryInput(deployment_id=deployment_id, hook_execution_id=hook_execution_id, service=service)
+    arn, started = executions.start(deployment_id, payload.model_dump())
+    if not started:
+        return StartOutcome("duplicate", f"the canary of {deployment_id} already runs or ran ({arn})", arn)
+    return StartOutcome("started", f"canary of {service} started; the execution reports the hook", arn)

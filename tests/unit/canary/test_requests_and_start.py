@@ -1,0 +1,158 @@
+"""Approve/reject, promote/abort/status and the BeforeAllowTraffic starter, on fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, PROGRESS, WAITING
+from lambdas.canary.requests import decide_approval, operate_canary
+from lambdas.canary.start import start_canary
+from lambdas.core.config import EnvironmentConfig
+from tests.unit.canary.fakes import World
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+DEPLOYMENT = "d-ABCDEF123"
+
+
+def test_an_approval_is_recorded_once_with_who_and_when(production: EnvironmentConfig) -> None:
+    world = World()
+    first = decide_approval(
+        "approve",
+        deployment_id=DEPLOYMENT,
+        by="release-manager",
+        reason="CAB",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+    )
+    second = decide_approval(
+        "reject", deployment_id=DEPLOYMENT, by="lms-lead", reason="late", config=production, ports=world.ports, now=NOW
+    )
+    assert first.outcome == "recorded"
+    assert second.outcome == "already" and "approved by release-manager" in second.reason
+    record = world.records.get(APPROVAL, DEPLOYMENT, "approval")
+    assert (
+        record is not None and record["approved_by"] == "release-manager" and record["approved_at"] == NOW.isoformat()
+    )
+    assert world.announcer.types() == ["Approval Given"]
+
+
+def test_a_stranger_is_refused_and_the_refusal_announced(production: EnvironmentConfig) -> None:
+    world = World()
+    outcome = decide_approval(
+        "approve", deployment_id=DEPLOYMENT, by="mallory", reason="", config=production, ports=world.ports, now=NOW
+    )
+    assert outcome.outcome == "refused"
+    assert "mallory may not approve" in outcome.reason and "release-manager" in outcome.reason
+    assert world.records.get(APPROVAL, DEPLOYMENT, "approval") is None
+    assert world.announcer.types() == ["Approval Refused"]
+
+
+def test_an_approval_during_the_wait_releases_the_token(production: EnvironmentConfig) -> None:
+    world = World()
+    world.executions.open_tokens.add("tok")
+    world.records.put(APPROVAL, DEPLOYMENT, WAITING, {"task_token": "tok"}, now=NOW, only_if_absent=False)
+    outcome = decide_approval(
+        "reject",
+        deployment_id=DEPLOYMENT,
+        by="lms-lead",
+        reason="freeze",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+    )
+    assert outcome.details["released_wait"] is True
+    assert world.executions.released == [
+        ("tok", "Tollgate.ApprovalRejected", {"cause": "rejected by lms-lead: freeze"})
+    ]
+
+
+def test_promote_and_abort_refuse_when_no_canary_runs(production: EnvironmentConfig) -> None:
+    world = World()
+    for kind in ("promote", "abort", "status"):
+        outcome = operate_canary(
+            kind,
+            service="backend",
+            by="lms-lead",
+            reason="",  # type: ignore[arg-type]
+            config=production,
+            ports=world.ports,
+            now=NOW,
+        )
+        assert outcome.outcome == "no_canary"
+        assert "no canary" in outcome.reason and "backend" in outcome.reason
+    assert world.announcer.events == []
+
+
+def test_status_tells_step_split_bake_left_and_last_verdict(production: EnvironmentConfig) -> None:
+    world = World()
+    world.records.put(CANARY, "backend", CURRENT, {"deployment_id": DEPLOYMENT}, now=NOW, only_if_absent=False)
+    world.records.put(
+        CANARY,
+        DEPLOYMENT,
+        PROGRESS,
+        {
+            "canary_status": "running",
+            "step_percent": "50",
+            "weights": '{"blue": 50, "green": 50}',
+            "bake_until": "2026-12-01T12:02:00+00:00",
+            "last_verdict": '{"step_percent": 10, "verdict": "pass", "reason": "5xx 0.1% vs 0.1%"}',
+        },
+        now=NOW,
+        only_if_absent=False,
+    )
+    outcome = operate_canary(
+        "status", service="backend", by="-", reason="", config=production, ports=world.ports, now=NOW
+    )
+    assert outcome.reason == (
+        f"{DEPLOYMENT}: running at 50%; split blue 50% / green 50%; bake left 120 s; "
+        "last verdict at 10%: pass (5xx 0.1% vs 0.1%)"
+    )
+    again = operate_canary(
+        "promote", service="backend", by="lms-lead", reason="", config=production, ports=world.ports, now=NOW
+    )
+    twice = operate_canary(
+        "promote", service="backend", by="lms-lead", reason="", config=production, ports=world.ports, now=NOW
+    )
+    assert (again.outcome, twice.outcome) == ("recorded", "already")
+
+
+def test_a_duplicated_before_allow_traffic_starts_no_second_execution(production: EnvironmentConfig) -> None:
+    world = World()
+    first = start_canary(
+        DEPLOYMENT,
+        "exec-1",
+        config=production,
+        deployments=world.deployments,
+        executions=world.executions,
+        reporter=world.reporter,
+    )
+    second = start_canary(
+        DEPLOYMENT,
+        "exec-1",
+        config=production,
+        deployments=world.deployments,
+        executions=world.executions,
+        reporter=world.reporter,
+    )
+    assert (first.decision, second.decision) == ("started", "duplicate")
+    assert world.executions.started == {
+        DEPLOYMENT: {"deployment_id": DEPLOYMENT, "hook_execution_id": "exec-1", "service": "backend"}
+    }
+    assert world.reporter.reports == []
+
+
+def test_a_foreign_deployment_fails_the_hook_at_once(production: EnvironmentConfig) -> None:
+    world = World()
+    world.deployments.group = "someone-else"
+    outcome = start_canary(
+        DEPLOYMENT,
+        "exec-1",
+        config=production,
+        deployments=world.deployments,
+        executions=world.executions,
+        reporter=world.reporter,
+    )
+    assert outcome.decision == "failed"
+    assert world.reporter.reports == [(DEPLOYMENT, "exec-1", False)]
+    assert world.executions.started == {}
