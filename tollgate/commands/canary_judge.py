@@ -38,7 +38,9 @@ def canary_subcommands(subparsers: Any) -> Any:
     parser = subparsers.choices.get(GROUP)
     if parser is None:
         parser = subparsers.add_parser(
-            GROUP, help="progressive delivery: judge a step; status, promote or abort the running canary", description="Canary steps of a release."
+            GROUP,
+            help="progressive delivery: judge a step; status, promote or abort the running canary",
+            description="Canary steps of a release.",
         )
         parser.set_defaults(run=lambda _args: _missing_subcommand(parser))
         return parser.add_subparsers(dest="canary_command", metavar="SUBCOMMAND")
