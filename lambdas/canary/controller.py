@@ -190,6 +190,10 @@ def bake(request: TaskRequest, *, config: EnvironmentConfig, ports: ControllerPo
     progress = _progress(ports, request)
     current_bake = _bake_of(progress)
     promoted = ports.records.get(CANARY, request.deployment_id, f"promote#{step}")
+    if promoted is not None and current_bake.extended_seconds:
+        # A promote ends the step's bake, not the extension the analysis asked for after it: cutting that
+        # too would leave the step inconclusive for want of traffic, and inconclusive fails.
+        promoted = None
     aborted = ports.records.get(CANARY, request.deployment_id, ABORT)
     state = domain.bake_state(current_bake, now=now, promoted=promoted is not None, aborted=aborted is not None)
     if state is domain.BakeState.BAKING:

@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from lambdas.canary.model import CanaryInput
 from lambdas.canary.ports import Deployments, Executions, HookReporter
 from lambdas.core.config import EnvironmentConfig
+from lambdas.core.tollgate_events import ROLLBACK_DESCRIPTION_PREFIX
+
+# CodeDeploy's own rollbacks, and the redeployments of the previous revision Tollgate's rollback creates.
+ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "autoRollback"})
 
 
 @dataclass(frozen=True)
 class StartOutcome:
-    decision: str  # started | duplicate | failed
+    decision: str  # started | duplicate | failed | rollback
     reason: str
     execution_arn: str = ""
 
@@ -37,6 +41,11 @@ def start_canary(
         reason = f"{deployment_id} ({facts.application}/{facts.deployment_group}) is no LMS service of {config.name}"
         reporter.report(deployment_id, hook_execution_id, succeeded=False)
         return StartOutcome("failed", reason)
+    if facts.creator in ROLLBACK_CREATORS or facts.description.startswith(ROLLBACK_DESCRIPTION_PREFIX):
+        # A rollback restores what ran before: waiting for an approval or baking it would keep the broken
+        # release serving longer. Who may create such a deployment is who may deploy at all (IAM).
+        reporter.report(deployment_id, hook_execution_id, succeeded=True)
+        return StartOutcome("rollback", f"{deployment_id} rolls {service} back to the previous revision: no canary")
     payload = CanaryInput(deployment_id=deployment_id, hook_execution_id=hook_execution_id, service=service)
     arn, started = executions.start(deployment_id, payload.model_dump())
     if not started:

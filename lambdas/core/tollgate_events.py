@@ -17,6 +17,11 @@ from lambdas.core.config import Severity
 TOLLGATE_SOURCE = "tollgate"
 
 
+# How Tollgate marks the CodeDeploy deployments its rollback creates (the previous revision, redeployed): the
+# canary's starter lets them through without an approval wait or canary steps, since they restore what ran.
+ROLLBACK_DESCRIPTION_PREFIX = "Tollgate rollback"
+
+
 class DetailType(StrEnum):
     HOOK_VERDICT = "Hook Verdict"
     CANARY_STEP_PASSED = "Canary Step Passed"

@@ -80,11 +80,9 @@ class CanaryController(Construct):
         *,
         shared: SharedResources,
         config: EnvironmentConfig,
-        owns_before_allow_traffic: bool = False,
     ) -> None:
-        """``owns_before_allow_traffic``: build the BeforeAllowTraffic hook function as the canary's starter
-        (then DeploymentHooks must not build it). Off in the stack until the embedded AWS runs the state machine,
-        so the simulator and the demo keep playing production on the hooks' own BeforeAllowTraffic."""
+        """In a canary environment the BeforeAllowTraffic hook function is the canary's starter (DeploymentHooks
+        builds the other four)."""
         super().__init__(scope, construct_id)
         self.starter: TollgateFunction | None = None
         self.state_machine: sfn.StateMachine | None = None
@@ -167,8 +165,7 @@ class CanaryController(Construct):
         )
         self.state_machine = self._state_machine(task)
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-        if owns_before_allow_traffic:
-            self._starter(common, machine_arn=machine_arn, codedeploy_report=codedeploy_report)
+        self._starter(common, machine=self.state_machine, codedeploy_report=codedeploy_report)
         add_rule(
             self,
             "RequestRule",
@@ -187,21 +184,25 @@ class CanaryController(Construct):
             ),
         )
 
-    def _starter(self, common: dict[str, Any], *, machine_arn: str, codedeploy_report: aws_iam.PolicyStatement) -> None:
-        """BeforeAllowTraffic as the canary's starter, under the hook's name (CodeDeploy invokes CodeDeployHook_*)."""
+    def _starter(
+        self, common: dict[str, Any], *, machine: sfn.StateMachine, codedeploy_report: aws_iam.PolicyStatement
+    ) -> None:
+        """BeforeAllowTraffic as the canary's starter, under the hook's name (CodeDeploy invokes CodeDeployHook_*).
+
+        It names the state machine by Ref (the machine does not invoke it, so there is no cycle); the task and
+        request functions, which the machine invokes, carry the ARN built from its name."""
         config = self._config
+        machine_arn = machine.state_machine_arn
         self.starter = TollgateFunction(
             self,
             Hook.BEFORE_ALLOW_TRAFFIC.value,
             handler="lambdas.canary.start_handler.handler",
             function_name=hook_function_name(config.name, Hook.BEFORE_ALLOW_TRAFFIC),
             description=f"Tollgate {config.name}: BeforeAllowTraffic starts the canary execution",
-            **common,
+            **{**common, "environment": {STATE_MACHINE_VARIABLE: machine_arn}},
         )
         self.starter.function.add_to_role_policy(codedeploy_report)
-        self.starter.function.add_to_role_policy(
-            aws_iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
-        )
+        machine.grant_start_execution(self.starter.function)
         self.starter.function.add_to_role_policy(
             aws_iam.PolicyStatement(
                 actions=["states:DescribeExecution"],

@@ -42,6 +42,8 @@ class DeploymentHooks(Construct):
             else None
         )
         for hook in Hook:
+            if hook is Hook.BEFORE_ALLOW_TRAFFIC and config.deployment.strategy is Strategy.CANARY:
+                continue  # the canary controller's starter is BeforeAllowTraffic (stacks/constructs/canary.py)
             hook_function = TollgateFunction(
                 self,
                 hook.value,

@@ -14,8 +14,7 @@ from tollgate.cli import main
 from tollgate.scenarios.play import built_in_scenarios, load_all, play_all
 from tollgate.scenarios.timeline import ScenarioResult, render_summary
 
-NEEDS_CONTROLLER = {"production-canary-approved", "production-canary-fails-at-50"}
-PLAYED = sorted(p.stem for p in built_in_scenarios() if p.stem not in NEEDS_CONTROLLER)
+PLAYED = sorted(p.stem for p in built_in_scenarios())
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +40,22 @@ def test_every_built_in_scenario_plays_as_expected(
     assert len(messages["slack"]) + len(messages["email"]) == len(result.alerts)
 
 
-@pytest.mark.parametrize("name", sorted(NEEDS_CONTROLLER))
-def test_the_canary_scenarios_are_skipped_until_the_controller_plays(
-    played: tuple[dict[str, ScenarioResult], str, Path], name: str
+def test_the_production_canary_scenarios_show_the_steps_and_the_analysis(
+    played: tuple[dict[str, ScenarioResult], str, Path],
 ) -> None:
     results, live, _ = played
-    assert results[name].skipped == "needs the canary controller"
-    assert not results[name].passed
-    assert f"== {name} (production)" in live and "  skipped: needs the canary controller" in live
+    # The approved release went 10 -> 50 -> 100 through the canary's state machine, each step analysed
+    approved = results["production-canary-approved"]
+    steps = [entry.step for entry in approved.timeline]
+    assert steps.index("canary shift 10%") < steps.index("canary analysis 10%") < steps.index("canary shift 50%")
+    assert steps.index("canary analysis 50%") < steps.index("AfterAllowTraffic")
+    assert [e.gate for e in approved.timeline if e.step.startswith("canary analysis")] == ["pass", "pass"]
+    assert any(line.startswith("  ") and "canary shift 50%" in line and " 50/50 " in line for line in live.splitlines())
+    # The failing one was judged at 50% against the baseline, and traffic went back to the old version
+    failed = results["production-canary-fails-at-50"]
+    analyses = [e for e in failed.timeline if e.step.startswith("canary analysis")]
+    assert [(e.step, e.gate) for e in analyses] == [("canary analysis 10%", "pass"), ("canary analysis 50%", "fail")]
+    assert "5xx" in analyses[-1].verdict and failed.stop_deployments == 0
 
 
 def test_what_the_scenarios_show(played: tuple[dict[str, ScenarioResult], str, Path]) -> None:
@@ -63,9 +70,7 @@ def test_what_the_scenarios_show(played: tuple[dict[str, ScenarioResult], str, P
     # The summary in the folder is the one a person reads, and the HTML report has a picture per played scenario
     summary = (out / "summary.txt").read_text()
     assert summary == render_summary(list(results.values()))
-    assert summary.splitlines()[-1] == f"{len(PLAYED)} of {len(PLAYED)} played scenarios as expected, 2 skipped " + (
-        "(not counted as passing)"
-    )
+    assert summary.splitlines()[-1] == f"{len(PLAYED)} of {len(PLAYED)} played scenarios as expected"
     page = (out / "report.html").read_text()
     assert page.count("<svg") == len(PLAYED)
     assert page.count("<section") == len(results)

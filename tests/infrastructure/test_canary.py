@@ -72,12 +72,11 @@ def test_state_machine_only_in_canary_environments(
 def test_listener_and_task_token_permissions_are_scoped(
     bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
 ) -> None:
-    CanaryController(
-        bare_stack, "Canary", shared=shared_resources, config=environment_config, owns_before_allow_traffic=True
-    )
+    CanaryController(bare_stack, "Canary", shared=shared_resources, config=environment_config)
     template = Template.from_stack(bare_stack)
     if environment_config.deployment.strategy is not Strategy.CANARY:
         return
+    (machine_id,) = template.find_resources("AWS::StepFunctions::StateMachine")
     statements = _statements(template)
     load_balancer = environment_config.lms.load_balancer
     for statement in statements:
@@ -88,7 +87,9 @@ def test_listener_and_task_token_permissions_are_scoped(
             assert rendered.count(f"listener-rule/{load_balancer}/") == len(resources) == 1
         if "elasticloadbalancing:CreateRule" in actions:
             assert rendered.count(f"listener/{load_balancer}/") == len(resources) == 1
-        if any(a.startswith("states:Send") or a == "states:StartExecution" for a in actions):
+        if actions == ["states:StartExecution"]:  # the starter names the machine by Ref (CDK's grant)
+            assert resources == [{"Ref": machine_id}], statement
+        elif any(a.startswith("states:Send") for a in actions):
             assert resources and all(
                 f"stateMachine:{state_machine_name(environment_config.name)}" in json.dumps(r) for r in resources
             ), statement

@@ -20,6 +20,7 @@ https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-s
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ HookInvoker = Callable[[str, str, dict[str, str]], None]
 """Called as ``invoke(hook_name, function_name, payload)``; payload is what CodeDeploy sends."""
 
 EventSink = Callable[[dict[str, Any]], None]
+
+WhileWaiting = Callable[[str, str], None]
+"""Called as ``while_waiting(hook_name, deployment_id)`` between looks at a hook that has not reported yet."""
+
+WAIT_POLL_SECONDS = 0.2
 
 HOOKS_BEFORE_READY = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic")
 HOOKS_AFTER_READY = ("BeforeAllowTraffic", "AfterAllowTraffic")
@@ -83,9 +89,20 @@ class _Target:
 class CodeDeployEcsDriver:
     """Plays ECS blue/green deployments of the embedded AWS (one at a time, synchronously)."""
 
-    def __init__(self, *, invoke_hook: HookInvoker, emit_event: EventSink | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        invoke_hook: HookInvoker,
+        emit_event: EventSink | None = None,
+        report_wait_seconds: float = 0.0,
+        while_waiting: WhileWaiting | None = None,
+    ) -> None:
+        """``report_wait_seconds``: how long a hook that returned without reporting may take to report (a
+        canary's state machine reports BeforeAllowTraffic later); CodeDeploy itself waits up to an hour."""
         self._invoke_hook = invoke_hook
         self._emit_event = emit_event
+        self._report_wait_seconds = report_wait_seconds
+        self._while_waiting = while_waiting
 
     def play(self, deployment_id: str) -> DeploymentPlay:
         """Run a Created deployment until it succeeds, fails, is stopped, or waits in Ready."""
@@ -145,6 +162,7 @@ class CodeDeployEcsDriver:
         execution_id = extensions.register_hook_execution(deployment_id, hook)
         payload = {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": execution_id}
         self._invoke_hook(hook, function_name, payload)
+        outcome = self._await_report(deployment_id, execution_id, hook)
         if extensions.deployment_status(deployment_id) == "Stopped":
             # Stopped while the hook ran (StopDeployment): CodeDeploy reroutes to the original.
             self._restore_original(target)
@@ -152,7 +170,6 @@ class CodeDeployEcsDriver:
             self._emit(deployment_id, target, "STOP")
             rollback = _rollback_id(deployment_id)
             return DeploymentPlay(deployment_id, "Stopped", tuple(steps), rollback)
-        outcome = extensions.hook_execution_status(deployment_id, execution_id)
         if outcome == "Succeeded":
             steps.append(LifecycleStep(hook, "Succeeded", function_name))
             return None
@@ -164,6 +181,19 @@ class CodeDeployEcsDriver:
         )
         self._emit(deployment_id, target, "FAILURE")
         return DeploymentPlay(deployment_id, "Failed", tuple(steps), rollback)
+
+    def _await_report(self, deployment_id: str, execution_id: str, hook: str) -> str:
+        """The hook's status once it reported, the deployment was stopped, or the wait ran out (``Pending``)."""
+        deadline = time.monotonic() + self._report_wait_seconds
+        while True:
+            outcome = extensions.hook_execution_status(deployment_id, execution_id)
+            if outcome != "Pending" or extensions.deployment_status(deployment_id) == "Stopped":
+                return outcome
+            if time.monotonic() >= deadline:
+                return outcome
+            if self._while_waiting is not None:
+                self._while_waiting(hook, deployment_id)
+            time.sleep(WAIT_POLL_SECONDS)
 
     # -- resources ----------------------------------------------------------------------------------------
 

@@ -17,7 +17,10 @@ Sections, one per concern:
   simulator and tests;
 * CloudWatch: ``PutCompositeAlarm``, ``DescribeAlarms(AlarmTypes=...)`` and ``DescribeAlarmHistory``;
 * ELBv2: ``pin_elbv2_ids`` makes the ARNs of named load balancers and target groups end in the ids the
-  environment config names (``app/<name>/<id>``, ``targetgroup/<name>/<id>``), as CloudWatch sees them.
+  environment config names (``app/<name>/<id>``, ``targetgroup/<name>/<id>``), as CloudWatch sees them;
+* Step Functions: executions run (moto's ASL interpreter, its ``execute_state_machine`` option), and a
+  Lambda task reaches the in-process handler that ``set_lambda_invoker`` names instead of moto's Lambda
+  (which would need Docker).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def install() -> None:
         _install_cloudwatch()
         _install_elbv2()
         _install_ecs_task_definition_sort()
+        _install_stepfunctions()
         _switches.installed = True
 
 
@@ -884,3 +888,71 @@ def _install_ecs_task_definition_sort() -> None:
         return result
 
     ecs_responses.EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_sorted  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step Functions: executions run, and their Lambda tasks reach in-process handlers
+# ---------------------------------------------------------------------------------------------------
+
+LambdaInvoker = Callable[[str, Any], tuple[Any, str | None]]
+"""``invoke(function_name_or_arn, payload) -> (response payload, function error or None)``.
+
+A function error is ``"Unhandled"`` with a payload ``{"errorType", "errorMessage"}``, as Lambda answers
+an invocation whose handler raised; Step Functions names the task's error after ``errorType``."""
+
+
+@dataclass
+class _LambdaTasks:
+    invoker: LambdaInvoker | None = None
+
+
+_lambda_tasks = _LambdaTasks()
+
+
+def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
+    """Where the state machines' Lambda tasks go (one local world at a time); None: nowhere (the task fails)."""
+    _lambda_tasks.invoker = invoker
+
+
+def _install_stepfunctions() -> None:
+    """moto interprets state machine definitions only with ``stepfunctions.execute_state_machine`` on.
+
+    https://docs.getmoto.org/en/latest/docs/services/stepfunctions.html
+    """
+    from moto.core.config import default_user_config  # noqa: PLC0415 - patched once, at install
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (  # noqa: PLC0415
+        lambda_eval_utils,
+    )
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+
+    def invoke_in_process(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        invoker = _lambda_tasks.invoker
+        function = str(parameters.get("FunctionName", ""))
+        raw = parameters.get("Payload")
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = raw
+        if invoker is None:
+            output: Any = {"errorType": "ResourceNotFoundException", "errorMessage": f"no local function {function}"}
+            error: str | None = "Unhandled"
+        else:
+            output, error = invoker(function, payload)
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": output}
+        if error:
+            response["FunctionError"] = error
+        return response
+
+    lambda_eval_utils._invoke_lambda_function = invoke_in_process
+
+    from moto.stepfunctions import responses as stepfunctions_responses  # noqa: PLC0415
+
+    def send_task_failure_with_cause(self: Any) -> EmptyResult:
+        # moto 5.2.5's response drops ``cause``; the task's Catch sees it in AWS.
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    stepfunctions_responses.StepFunctionResponse.send_task_failure = send_task_failure_with_cause  # type: ignore[method-assign]

@@ -47,6 +47,9 @@ class EmbeddedAws:
         extensions.install()
         # werkzeug logs every request at INFO; the replay report is the record that matters.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's ASL interpreter logs every Fail state an execution reaches as an error with its whole parse
+        # tree; a failed canary is an outcome here, and its execution history has the details.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._server.start()
         self._started = True
         self._point_clients_here()

@@ -28,6 +28,7 @@ class LocalStack:
     """What the local deploy created: each logical id's Ref and attributes, and what it skipped."""
 
     region: str
+    account: str = ""  # the environment's account, which ARNs built at synth name
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -194,6 +195,20 @@ def _create_composite_alarm(logical_id: str, props: dict[str, Any], stack: Local
     return {"Ref": name, "Arn": f"arn:aws:cloudwatch:{stack.region}:{LOCAL_ACCOUNT_ID}:alarm:{name}"}
 
 
+def _create_state_machine(logical_id: str, props: dict[str, Any], stack: LocalStack) -> dict[str, str]:
+    """The definition as synthesized; its Lambda tasks reach the in-process handlers (extensions.set_lambda_invoker)."""
+    name = str(stack.resolve(props.get("StateMachineName", logical_id)))
+    definition = stack.resolve(props["DefinitionString"])
+    response = aws.client("stepfunctions").create_state_machine(
+        name=name,
+        definition=definition if isinstance(definition, str) else json.dumps(definition),
+        roleArn=f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{name}",
+        type=str(props.get("StateMachineType", "STANDARD")),
+    )
+    arn = str(response["stateMachineArn"])
+    return {"Ref": arn, "Arn": arn, "Name": name}
+
+
 class _Skip(Exception):  # noqa: N818 - control flow, not an error
     """This resource has no local counterpart."""
 
@@ -208,6 +223,7 @@ _CREATORS = (
     ("AWS::SNS::Subscription", _create_email_subscription),
     ("AWS::CloudWatch::Alarm", _create_alarm),
     ("AWS::CloudWatch::CompositeAlarm", _create_composite_alarm),
+    ("AWS::StepFunctions::StateMachine", _create_state_machine),
 )
 
 
@@ -217,9 +233,9 @@ def _function_attributes(template: StackTemplate, stack: LocalStack) -> None:
         stack.attributes[spec.logical_id] = {"Ref": spec.name, "Arn": arn}
 
 
-def deploy_locally(template: StackTemplate, *, region: str) -> LocalStack:
+def deploy_locally(template: StackTemplate, *, region: str, account: str = "") -> LocalStack:
     """Create the template's Tollgate-owned resources in the embedded AWS (which must be running)."""
-    stack = LocalStack(region=region)
+    stack = LocalStack(region=region, account=account)
     _function_attributes(template, stack)
     for resource_type, create in _CREATORS:
         for logical_id, resource in template.resources_of_type(resource_type).items():
@@ -233,4 +249,15 @@ def deploy_locally(template: StackTemplate, *, region: str) -> LocalStack:
 def function_environment(template: StackTemplate, logical_id: str, stack: LocalStack) -> dict[str, str]:
     """The function's environment variables with every intrinsic resolved to local resources."""
     spec = template.functions[logical_id]
-    return {key: str(stack.resolve(value)) for key, value in spec.environment.items()}
+    return {key: _in_local_account(str(stack.resolve(value)), stack) for key, value in spec.environment.items()}
+
+
+def _in_local_account(value: str, stack: LocalStack) -> str:
+    """An ARN the stack built for the environment's account names the embedded AWS's one account.
+
+    moto serves every request from one account (its credentials'), so a resource created there has that
+    account in its ARN; the functions still run "in" the environment's account for their guards.
+    """
+    if stack.account and value.startswith("arn:") and f":{stack.account}:" in value:
+        return value.replace(f":{stack.account}:", f":{LOCAL_ACCOUNT_ID}:")
+    return value

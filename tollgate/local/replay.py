@@ -9,6 +9,7 @@ follows what they announce on Tollgate's bus to the functions subscribed there, 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -115,6 +116,9 @@ class Report:
         }
 
 
+TaskListener = Callable[[str, Any, "Report"], None]
+"""Told of every state machine task the world ran: ``(function name, task input, report)``."""
+
 # Notification sources beyond SNS email (the local Slack receiver is one): each returns every
 # notification sent so far, oldest first, as {channel, to, summary} dicts.
 NotificationSource = Callable[[], list[dict[str, Any]]]
@@ -131,6 +135,10 @@ class LocalWorld:
     # Variables that point a function at local stand-ins (e.g. the Slack API base URL).
     environment_overrides: dict[str, str] = field(default_factory=dict)
     slack: SlackReceiver | None = None
+    task_listeners: list[TaskListener] = field(default_factory=list)
+    # One invocation at a time: state machine tasks run on moto's execution threads, and a handler's
+    # environment (os.environ) and the call recorder are the process's.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def messages_sent(self) -> dict[str, list[dict[str, Any]]]:
         """Every Slack message (whole Block Kit payloads) and email (subject and body) sent so far."""
@@ -145,6 +153,26 @@ class LocalWorld:
         return f"tollgate-{self.config.name}"
 
     def replay(self, event: dict[str, Any], *, function: str | None = None) -> Report:
+        with self._lock:
+            return self._replay(event, function=function)
+
+    def invoke_task(self, function: str, payload: Any) -> tuple[Any, str | None]:
+        """A state machine's Lambda task (``extensions.LambdaInvoker``): the handler, and what it announced."""
+        name = function.split(":function:", 1)[-1].split(":", 1)[0]
+        with self._lock:
+            spec = self.template.function_by_name(name)
+            if spec is None:
+                return {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {name}"}, "Unhandled"
+            report = self._replay(payload if isinstance(payload, dict) else {"_payload": payload}, function=spec.name)
+            for listener in self.task_listeners:
+                listener(spec.name, payload, report)
+        first = report.results[0] if report.results else {}
+        if first.get("decision") == "error":
+            error_type, _, message = str(first.get("reason", "")).partition(": ")
+            return {"errorType": error_type or "Exception", "errorMessage": message}, "Unhandled"
+        return first.get("output"), None
+
+    def _replay(self, event: dict[str, Any], *, function: str | None = None) -> Report:
         kind = event_kind(event) or "unknown"
         report = Report(environment=self.config.name, event_kind=kind)
         first_call = len(self.recorder.calls)
@@ -357,10 +385,25 @@ def local_world(environment: str, *, synth_if_stale: bool = True) -> Iterator[Lo
         )
         lms = stack.enter_context(LmsService(username=user["username"], password=user["password"]))
         overrides["TOLLGATE_SYNTHETICS_BASE_URL"] = lms.base_url
-        local = deploy_locally(template, region=config.region)
+        local = deploy_locally(template, region=config.region, account=config.account)
         recorder.calls.clear()  # setup calls are not part of any replay
         slack = [lambda: [{"channel": "slack", "to": m.channel, "summary": m.text} for m in receiver.messages]]
-        yield LocalWorld(config, embedded, template, local, recorder, slack, overrides, receiver)
+        world = LocalWorld(config, embedded, template, local, recorder, slack, overrides, receiver)
+        extensions.set_lambda_invoker(world.invoke_task)
+        stack.callback(_stop_executions, world)
+        yield world
+
+
+def _stop_executions(world: LocalWorld) -> None:
+    """No execution outlives its world: its next task would find no function (and a reset embedded AWS)."""
+    extensions.set_lambda_invoker(None)
+    stepfunctions = aws_clients.client("stepfunctions")
+    for machine in world.stack.attributes.values():
+        arn = machine.get("Arn", "")
+        if ":states:" not in arn or ":stateMachine:" not in arn:
+            continue
+        for execution in stepfunctions.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+            stepfunctions.stop_execution(executionArn=execution["executionArn"], cause="the local world ended")
 
 
 def environment_for(event: dict[str, Any], requested: str | None) -> str:

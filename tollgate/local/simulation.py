@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from lambdas.hooks.naming import hook_function_name
 from lambdas.hooks.policy import Approval
 from tollgate.embedded_aws.codedeploy_driver import CodeDeployEcsDriver, DeploymentPlay, DriverError
 from tollgate.embedded_aws.seed import create_deployment_of, synthetic_user_secret_name
+from tollgate.local.alb_traffic import AlbTrafficModel, NewVersionFault
 from tollgate.local.deploy import function_environment
 from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
@@ -34,6 +35,14 @@ INJECTED_STATUS = 503
 # Hooks that judge traffic on the replacement target group: its metrics must exist before they run.
 TRAFFIC_HOOKS = frozenset({"AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"})
 SIMULATION_APPROVER = "tollgate-simulate"
+# The canary's state machine reports BeforeAllowTraffic on its own time: CodeDeploy waits up to an hour for
+# it; locally (waits divided by tollgate.local.template.LOCAL_TIME_SCALE) a minute and a half is plenty.
+CANARY_REPORT_WAIT_SECONDS = 90.0
+# What "5xx" and "slow" do to the new version's ALB metrics in a canary environment.
+CANARY_FAULTS = {
+    "5xx": NewVersionFault(error_percent=20.0),
+    "slow": NewVersionFault(extra_latency_seconds=1.5),
+}
 
 
 class SimulationError(Exception):
@@ -74,6 +83,8 @@ class Simulation:
     rollback_deployment_id: str | None = None
     steps: list[SimulationStep] = field(default_factory=list)
     reports: list[TriggeredReport] = field(default_factory=list)
+    fault_from_percent: int = 0
+    canary: list[dict[str, Any]] = field(default_factory=list)  # each canary task: action, step, outcome, reason
 
     @property
     def notifications(self) -> list[dict[str, Any]]:
@@ -90,6 +101,7 @@ class Simulation:
             "rolled_back": self.rolled_back,
             "rollback_deployment_id": self.rollback_deployment_id,
             "steps": [s.as_dict() for s in self.steps],
+            "canary": self.canary,
             "reports": [r.as_dict() for r in self.reports],
         }
 
@@ -113,25 +125,42 @@ def simulate_deployment(
     *,
     fault: str = "none",
     approve: bool = False,
+    fault_from_percent: int = 0,
     inspect: Callable[[LocalWorld, Simulation], None] | None = None,
+    while_waiting: Callable[[LocalWorld, Simulation], None] | None = None,
 ) -> Simulation:
     """Play one blue/green deployment of ``service`` in ``environment`` and tell what happened.
 
+    In a canary environment BeforeAllowTraffic starts the canary's state machine, which the embedded AWS runs
+    (approval wait, each step's shift, bake and analysis) while ALB traffic follows the listener's split; a
+    "5xx" or "slow" fault then makes the new version's metrics worse once it carries ``fault_from_percent``
+    of the traffic. ``while_waiting`` runs while the driver waits for that report (e.g. to approve);
     ``inspect`` runs after the play, before the embedded AWS goes away (e.g. to read the ledger).
     """
     config = load_environment(environment)
     check_request(config, service, fault)
-    simulation = Simulation(environment=config.name, service=service, fault=fault, approved=approve)
-    with local_world(config.name) as world, _stand_in_lms(world) as lms:
+    canary = config.deployment.strategy is Strategy.CANARY
+    simulation = Simulation(
+        environment=config.name, service=service, fault=fault, approved=approve, fault_from_percent=fault_from_percent
+    )
+    with ExitStack() as stack:
+        world = stack.enter_context(local_world(config.name))
+        lms = stack.enter_context(_stand_in_lms(world))
         hooks = hook_functions(world, config)
         simulation.deployment_id = _create_deployment(config, service, hooks)
         if approve:
             _record_approval(world, config, simulation.deployment_id)
-        _inject_fault(lms, config, service, fault)
+        if canary:
+            fault_model = CANARY_FAULTS.get(fault, NewVersionFault())
+            fault_model.from_percent = fault_from_percent
+            stack.enter_context(AlbTrafficModel(config, service, fault=fault_model))
+            world.task_listeners.append(_canary_listener(simulation))
+        else:
+            _inject_fault(lms, config, service, fault)
         verdicts: dict[str, str] = {}
 
         def invoke_hook(hook: str, function_name: str, payload: dict[str, str]) -> None:
-            if hook in TRAFFIC_HOOKS and fault == "none":
+            if hook in TRAFFIC_HOOKS and fault == "none" and not canary:
                 put_healthy_target_metrics(config, service)
             report = world.replay(payload, function=function_name)
             simulation.reports.append(TriggeredReport(f"hook {hook}", report))
@@ -141,7 +170,12 @@ def simulate_deployment(
             report = world.replay(event)
             simulation.reports.append(TriggeredReport(f"event {event['detail']['state']}", report))
 
-        driver = CodeDeployEcsDriver(invoke_hook=invoke_hook, emit_event=emit_event)
+        driver = CodeDeployEcsDriver(
+            invoke_hook=invoke_hook,
+            emit_event=emit_event,
+            report_wait_seconds=CANARY_REPORT_WAIT_SECONDS if canary else 0.0,
+            while_waiting=(lambda _hook, _deployment: while_waiting(world, simulation)) if while_waiting else None,
+        )
         try:
             play = _play_to_the_end(driver, simulation.deployment_id)
         except DriverError as error:
@@ -150,6 +184,9 @@ def simulate_deployment(
         simulation.rollback_deployment_id = play.rollback_deployment_id
         # The driver puts traffic back on the original task set whenever the deployment fails or is stopped.
         simulation.rolled_back = play.status in ("Failed", "Stopped")
+        reported = [c for c in simulation.canary if c["action"] in ("succeed", "fail")]
+        if reported:  # the canary's execution reported BeforeAllowTraffic: its reason is the hook's verdict
+            verdicts[Hook.BEFORE_ALLOW_TRAFFIC.value] = reported[-1]["reason"]
         simulation.steps = [
             SimulationStep(s.name, s.outcome, s.detail, verdicts.get(s.name, "") if s.outcome != "Skipped" else "")
             for s in play.steps
@@ -157,6 +194,24 @@ def simulate_deployment(
         if inspect is not None:
             inspect(world, simulation)
     return simulation
+
+
+def _canary_listener(simulation: Simulation) -> Callable[[str, Any, Report], None]:
+    def on_task(function: str, payload: Any, report: Report) -> None:
+        action = str(payload.get("action", "")) if isinstance(payload, dict) else ""
+        first = report.results[0] if report.results else {}
+        output = first.get("output") if isinstance(first.get("output"), dict) else {}
+        simulation.canary.append(
+            {
+                "action": action,
+                "step_percent": payload.get("step_percent") if isinstance(payload, dict) else None,
+                "outcome": str((output or {}).get("outcome", first.get("decision", ""))),
+                "reason": str((output or {}).get("reason", first.get("reason", ""))),
+            }
+        )
+        simulation.reports.append(TriggeredReport(f"canary {action}", report))
+
+    return on_task
 
 
 def _play_to_the_end(driver: CodeDeployEcsDriver, deployment_id: str) -> DeploymentPlay:

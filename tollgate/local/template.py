@@ -16,7 +16,10 @@ from typing import Any
 from lambdas.core.config import ENVIRONMENT_NAMES, ENVIRONMENTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CDK_OUT = REPO_ROOT / "cdk.out"
+# The local runtime's own synth: the same app with the canary's waits divided by LOCAL_TIME_SCALE (a bake of
+# 7 minutes plays in 7 s), kept apart from cdk.out/, which holds what ships (`make synth`).
+CDK_OUT = REPO_ROOT / "build" / "local.cdk.out"
+LOCAL_TIME_SCALE = 60
 
 
 class TemplateError(Exception):
@@ -157,12 +160,13 @@ def synthesize(out_dir: Path = CDK_OUT) -> None:
     from aws_cdk import App  # noqa: PLC0415 - the CDK is heavy; only load it when templates are stale
 
     from stacks.app_factory import build_app  # noqa: PLC0415
+    from stacks.constructs.canary import TIME_SCALE_CONTEXT  # noqa: PLC0415
 
     # jsii runs the CDK in Node: use the project's Node 22 (package.json) as make does.
     node_bin = REPO_ROOT / "node_modules" / ".bin"
     if node_bin.is_dir() and str(node_bin) not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-    app = build_app(App(outdir=str(out_dir)))
+    app = build_app(App(outdir=str(out_dir), context={TIME_SCALE_CONTEXT: LOCAL_TIME_SCALE}))
     app.synth()
 
 

@@ -89,3 +89,18 @@ def ecs_deployment_event(
         "reason": f"ECS deployment {deployment_id} {word}.",
     }
     return event
+
+
+def operator_request_event(config: EnvironmentConfig, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An operator's request on Tollgate's bus, as `tollgate approve|reject|canary ... --live` puts it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "tollgate",
+        "account": config.account,
+        "time": _now(),
+        "region": config.region,
+        "resources": [],
+        "detail": {"environment": config.name, **detail},
+    }

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from tollgate.local.template import REPO_ROOT
 from tollgate.scenarios.html_report import render_report
-from tollgate.scenarios.runner import play_scenario
+from tollgate.scenarios.runner import AVAILABLE_CAPABILITIES, play_scenario
 from tollgate.scenarios.schema import Scenario, load_scenario
 from tollgate.scenarios.timeline import (
     ScenarioResult,
@@ -49,7 +49,7 @@ def play_all(
                 stdout.write(timeline_line(entry))
                 stdout.flush()
 
-        if live and not scenario.requires:
+        if live and all(capability in AVAILABLE_CAPABILITIES for capability in scenario.requires):
             stdout.write(timeline_header())
         result = play_scenario(scenario, source=_shown(path), on_entry=show)
         if live and result.skipped:

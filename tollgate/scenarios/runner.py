@@ -24,17 +24,25 @@ from typing import Any
 
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.core.tollgate_events import DetailType
 from lambdas.hooks import state
 from lambdas.hooks.policy import Approval
 from lambdas.rollback.adapters.deployments import ROLLBACK_DESCRIPTION_PREFIX
 from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.codedeploy_driver import CodeDeployEcsDriver, DeploymentPlay
 from tollgate.embedded_aws.seed import create_deployment_of, synthetic_user_secret_name
+from tollgate.local.alb_traffic import AlbTrafficModel, NewVersionFault
 from tollgate.local.deploy import function_environment
 from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
-from tollgate.local.simulation import hook_functions
-from tollgate.scenarios.injections import alarm_event, ecs_deployment_event, operator_rollback_event
+from tollgate.local.simulation import CANARY_REPORT_WAIT_SECONDS, hook_functions
+from tollgate.local.template import LOCAL_TIME_SCALE
+from tollgate.scenarios.injections import (
+    alarm_event,
+    ecs_deployment_event,
+    operator_request_event,
+    operator_rollback_event,
+)
 from tollgate.scenarios.schema import (
     Capability,
     Injection,
@@ -48,9 +56,14 @@ from tollgate.scenarios.timeline import ScenarioResult, TimelineEntry
 
 EntrySink = Callable[[TimelineEntry], None]
 
-# Parts of Tollgate this runner can drive. The production canary (issue 8) adds CANARY_CONTROLLER once its
-# Step Functions controller plays in the embedded AWS; until then scenarios that need it are skipped.
-AVAILABLE_CAPABILITIES: frozenset[Capability] = frozenset()
+# Parts of Tollgate this runner can drive: the canary's Step Functions controller plays in the embedded AWS.
+AVAILABLE_CAPABILITIES: frozenset[Capability] = frozenset({Capability.CANARY_CONTROLLER})
+OPERATOR_REQUESTS = {
+    OperatorAction.APPROVE: DetailType.APPROVE_REQUESTED,
+    OperatorAction.REJECT: DetailType.REJECT_REQUESTED,
+    OperatorAction.PROMOTE: DetailType.CANARY_PROMOTE_REQUESTED,
+    OperatorAction.ABORT: DetailType.CANARY_ABORT_REQUESTED,
+}
 CAPABILITY_NAMES = {Capability.CANARY_CONTROLLER: "the canary controller"}
 
 APPROVAL_SOURCE = "tollgate-scenario"
@@ -105,6 +118,9 @@ class _Play:
         self.played_deployments: set[str] = set()
         self._production_listeners: list[str] | None = None  # the wiring does not change during a play
         self.facts: dict[str, Any] = {"new_percents": [], "database_restored": False, "failed_gate": None}
+        self.canary = self.config.deployment.strategy is Strategy.CANARY
+        self.traffic: AlbTrafficModel | None = None
+        self._wait_started: tuple[float, int] | None = None  # (monotonic, virtual now) when a hook began to wait
 
     # -- the story ------------------------------------------------------------------------------------
 
@@ -150,10 +166,18 @@ class _Play:
         self.result.deployment_id = deployment_id
         self.played_deployments.add(deployment_id)
         self._entry("deployment created", verdict=f"{deployment_id}: {self.scenario.release.version}")
-        driver = CodeDeployEcsDriver(invoke_hook=self._invoke_hook, emit_event=self._emit)
-        play = driver.play(deployment_id)
-        if play.status == "Ready":
-            play = self._continue_from_ready(driver, play)
+        driver = self._driver()
+        if self.canary:
+            self.traffic = AlbTrafficModel(self.config, self.service)
+            self.world.task_listeners.append(self._on_canary_task)
+            with self.traffic:
+                play = driver.play(deployment_id)
+                if play.status == "Ready":
+                    play = self._continue_from_ready(driver, play)
+        else:
+            play = driver.play(deployment_id)
+            if play.status == "Ready":
+                play = self._continue_from_ready(driver, play)
         self.result.deployment_status = play.status
         if play.status in ("Failed", "Stopped"):
             self.result.rollbacks += 1  # CodeDeploy put traffic back on the original task set
@@ -165,6 +189,72 @@ class _Play:
                 decision="CodeDeploy auto rollback",
             )
         self._play_tollgate_rollbacks()
+
+    def _driver(self) -> CodeDeployEcsDriver:
+        if not self.canary:
+            return CodeDeployEcsDriver(invoke_hook=self._invoke_hook, emit_event=self._emit)
+        return CodeDeployEcsDriver(
+            invoke_hook=self._invoke_hook,
+            emit_event=self._emit,
+            report_wait_seconds=CANARY_REPORT_WAIT_SECONDS,
+            while_waiting=self._while_canary_runs,
+        )
+
+    # -- the canary (its state machine runs on the embedded AWS's own threads) ---------------------------
+
+    def _while_canary_runs(self, hook: str, deployment_id: str) -> None:
+        """While the canary's execution runs: the faults active now shape the new version's ALB metrics, and
+        due events fire. The virtual clock moves with the execution's waits (see ``_on_canary_task``), and
+        with the wall clock (times LOCAL_TIME_SCALE) only while it waits for an approval."""
+        if self._wait_started is not None:
+            started, virtual = self._wait_started
+            self.now = max(self.now, virtual + int((time.monotonic() - started) * LOCAL_TIME_SCALE))
+        if self.traffic is not None:
+            active = [f for f in self.scenario.lms if f.version is Version.NEW and f.active_at(self.now)]
+            self.traffic.fault = NewVersionFault(
+                error_percent=max((f.error_percent for f in active), default=0.0),
+                extra_latency_seconds=max((f.latency_ms for f in active), default=0) / 1000,
+                from_percent=min((f.from_percent for f in active), default=0),
+            )
+        self._fire_due()
+
+    def _on_canary_task(self, function: str, payload: Any, report: Report) -> None:
+        """Each task of the canary's execution: the steps that change or judge traffic go on the timeline."""
+        action = str(payload.get("action", "")) if isinstance(payload, dict) else ""
+        self._keep(f"canary {action}", report)
+        first = report.results[0] if report.results else {}
+        output = first.get("output") if isinstance(first.get("output"), dict) else {}
+        outcome = str((output or {}).get("outcome", first.get("decision", "")))
+        reason = str((output or {}).get("reason", first.get("reason", "")))
+        step = payload.get("step_percent") if isinstance(payload, dict) else None
+        self._wait_started = (
+            (time.monotonic(), self.now) if action == "await_approval" and outcome == "waiting" else None
+        )
+        if action == "bake":
+            # Each bake check follows one Wait of the poll interval: the state machine's own pace, in virtual time.
+            self.now += self._bake_poll_virtual_seconds()
+        if action == "bake" and outcome == "baking":
+            return  # a poll of the bake: nothing changed
+        label = {
+            "await_approval": "approval wait",
+            "shift": f"canary shift {step}%",
+            "bake": f"canary bake {step}%",
+            "analyse": f"canary analysis {step}%",
+            "succeed": "canary report",
+            "fail": "canary report",
+        }.get(action, f"canary {action}")
+        gate = {"passed": "pass", "failed": "fail"}.get(outcome, "")
+        self._entry(
+            label,
+            check="canary vs baseline" if action == "analyse" else "",
+            verdict=f"{outcome}: {reason}"[:300],
+            alerts=report.notifications,
+            gate=gate,
+        )
+
+    def _bake_poll_virtual_seconds(self) -> int:
+        """The poll Wait as synthesized locally (scaled down, at least a second), scaled back up."""
+        return max(1, self.config.deployment.bake_poll_seconds // LOCAL_TIME_SCALE) * LOCAL_TIME_SCALE
 
     def _continue_from_ready(self, driver: CodeDeployEcsDriver, play: DeploymentPlay) -> DeploymentPlay:
         """Ready waits for a person: the operator events up to the approval fire, then the pipeline continues."""
@@ -210,12 +300,13 @@ class _Play:
         self._keep(f"hook {hook}", report)
         own = report.results[0] if report.results else {"decision": report.decision, "reason": report.reason}
         passed = own["decision"] == "Succeeded"
+        handed_over = own["decision"] in ("started", "duplicate")  # the canary's execution reports the hook
         self._entry(
             hook,
             check=self._checks_of(hook),
-            verdict=f"{'pass' if passed else 'fail'}: {own['reason']}",
+            verdict=f"{own['decision'] if handed_over else 'pass' if passed else 'fail'}: {own['reason']}",
             alerts=report.notifications,
-            gate="pass" if passed else "fail",
+            gate="" if handed_over else "pass" if passed else "fail",
         )
         self.now += self.scenario.step_seconds
         self._fire_due()
@@ -289,6 +380,19 @@ class _Play:
 
     def _operator(self, operator: OperatorInjection) -> None:
         action, by = operator.action, operator.by
+        if self.canary:
+            # The same request `tollgate approve|reject|canary promote|abort --live` puts on Tollgate's bus.
+            detail: dict[str, Any] = {"by": by, "reason": f"scenario {self.scenario.name}"}
+            if action in (OperatorAction.APPROVE, OperatorAction.REJECT):
+                detail["deployment_id"] = self.result.deployment_id
+            else:
+                detail["service"] = self.service
+            report = self.world.replay(operator_request_event(self.config, OPERATOR_REQUESTS[action].value, detail))
+            self._keep(f"operator {action.value}", report)
+            self._entry(
+                f"operator {action.value}", check=f"by {by}", decision=_decisions([report]), verdict=report.reason[:300]
+            )
+            return
         if action is OperatorAction.APPROVE:
             self._record_approval(by)
             self._entry(f"operator {action.value}", check=f"by {by}", decision="approval recorded")
@@ -352,6 +456,9 @@ class _Play:
             self.result.rollbacks += 1
             self.now += self.scenario.step_seconds
             driver = CodeDeployEcsDriver(invoke_hook=self._invoke_hook, emit_event=self._emit)
+            if self.canary:
+                driver = self._driver()
+                self._wait_started = None
             play = driver.play(deployment_id)
             if play.status == "Ready":
                 codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
@@ -384,7 +491,12 @@ class _Play:
         return str(current), str(new)
 
     def _faults_now(self, version: Version) -> dict[str, Any]:
-        active = [f for f in self.scenario.lms if f.version is version and f.active_at(self.now)]
+        share = self._new_percent() if any(f.from_percent for f in self.scenario.lms) else 0
+        active = [
+            f
+            for f in self.scenario.lms
+            if f.version is version and f.active_at(self.now) and (not f.from_percent or share >= f.from_percent)
+        ]
         return {
             "error_percent": max((f.error_percent for f in active), default=0.0),
             "latency_ms": max((f.latency_ms for f in active), default=0),
@@ -458,7 +570,10 @@ class _Play:
                 if listener["Port"] == self.config.lms.production_listener_port
             ]
         for listener_arn in self._production_listeners:
-            for rule in elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]:
+            rules = elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
+            # The first rule that matches wins: the canary's own rule sits before the service's (lower number).
+            rules.sort(key=lambda r: int(r["Priority"]) if str(r.get("Priority")).isdigit() else 1_000_000)
+            for rule in rules:
                 groups = [
                     tg
                     for action in rule.get("Actions", [])

@@ -72,6 +72,10 @@ class LmsFault(_Strict):
     latency_ms: int = Field(default=0, ge=0, le=60_000)
     wrong_answers: bool = False
     refused: bool = False
+    # (canary) only while the new version carries at least this share of production traffic, e.g. 50: a
+    # release that breaks under load. The canary's pace is the state machine's, so this is how a scenario
+    # says "at the 50% step" without guessing when that step comes.
+    from_percent: int = Field(default=0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _a_window(self) -> LmsFault:

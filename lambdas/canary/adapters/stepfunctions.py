@@ -25,17 +25,28 @@ class StepFunctionsExecutions:
         return self._client or aws.client("stepfunctions")
 
     def start(self, name: str, payload: Mapping[str, str]) -> tuple[str, bool]:
+        """Start the execution named ``name`` once; ``(arn, False)`` when it exists already.
+
+        StartExecution with the name and input of a running execution answers that execution (its own ARN and
+        startDate), so the answer cannot tell a duplicate; DescribeExecution first does. Two concurrent first
+        calls both "start", and Step Functions still runs one execution.
+        https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+        """
+        arn = f"{self._arn.replace(':stateMachine:', ':execution:')}:{name}"
+        try:
+            self._sfn.describe_execution(executionArn=arn)
+            return arn, False
+        except ClientError as error:
+            if error_code(error) != "ExecutionDoesNotExist":
+                raise
         try:
             started = self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(dict(payload)))
         except ClientError as error:
             if error_code(error) != "ExecutionAlreadyExists":
                 raise
             # Same name, other input, or a closed execution: either way, not a second canary.
-            return f"{self._arn.replace(':stateMachine:', ':execution:')}:{name}", False
-        # With the same name and input, the running execution is returned (idempotent): same startDate.
-        existing = self._sfn.describe_execution(executionArn=started["executionArn"])
-        fresh = existing.get("startDate") == started.get("startDate")
-        return str(started["executionArn"]), bool(fresh)
+            return arn, False
+        return str(started["executionArn"]), True
 
     def succeed_task(self, token: str, output: Mapping[str, str]) -> bool:
         try:

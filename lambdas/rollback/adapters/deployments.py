@@ -13,11 +13,10 @@ from lambdas.core import aws
 from lambdas.core.appspec import appspec_content, appspec_revision, ecs_appspec
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
 from lambdas.core.errors import describe, error_code
+from lambdas.core.tollgate_events import ROLLBACK_DESCRIPTION_PREFIX
 from lambdas.rollback.errors import DeploymentLookupError, RollbackActionError
 from lambdas.rollback.models import DeploymentPhase, DeploymentRecord, DeploymentState
 
-# Marks the deployments Tollgate creates as rollbacks, so a later alarm never rolls them back.
-ROLLBACK_DESCRIPTION_PREFIX = "Tollgate rollback"
 # A rollback should restore at once: no canary, no bake (CodeDeploy's predefined all-at-once config).
 ROLLBACK_DEPLOYMENT_CONFIG = "CodeDeployDefault.ECSAllAtOnce"
 ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "autoRollback", "CloudFormationRollback"})
@@ -36,7 +35,7 @@ _REVISION = re.compile(r":(?P<revision>\d+)$")
 # https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html#API_StopDeployment_Errors
 ALREADY_COMPLETED = "DeploymentAlreadyCompletedException"
 AWS_ERRORS = (ClientError, BotoCoreError)
-__all__ = ["DeploymentLookupError", "Deployments", "RollbackActionError"]
+__all__ = ["ROLLBACK_DESCRIPTION_PREFIX", "DeploymentLookupError", "Deployments", "RollbackActionError"]
 
 
 def task_definition_in_appspec(revision: dict[str, Any] | None) -> str | None:

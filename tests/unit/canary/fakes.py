@@ -181,13 +181,15 @@ class FakeExecutions:
 class FakeDeployments:
     group: str = "lms-production-backend"
     application: str = "lms-production"
+    creator: str = "user"
+    description: str = "release v1.4.2 by octocat"
 
     def describe(self, deployment_id: str) -> DeploymentFacts:
         return DeploymentFacts(
             deployment_group=self.group,
             application=self.application,
-            creator="user",
-            description="release v1.4.2 by octocat",
+            creator=self.creator,
+            description=self.description,
             version="lms-production-backend:42",
         )
 

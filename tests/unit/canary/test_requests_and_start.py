@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, PROGRESS, WAITING
 from lambdas.canary.requests import decide_approval, operate_canary
 from lambdas.canary.start import start_canary
@@ -155,4 +157,32 @@ def test_a_foreign_deployment_fails_the_hook_at_once(production: EnvironmentConf
     )
     assert outcome.decision == "failed"
     assert world.reporter.reports == [(DEPLOYMENT, "exec-1", False)]
+    assert world.executions.started == {}
+
+
+@pytest.mark.parametrize(
+    ("creator", "description"),
+    [
+        ("codeDeployRollback", "CodeDeploy's automatic rollback"),
+        ("user", "Tollgate rollback of d-ABC123: alarm tollgate-production-backend-5xx-rate"),
+    ],
+)
+def test_a_rollback_deployment_is_let_through_without_a_canary(
+    production: EnvironmentConfig, creator: str, description: str
+) -> None:
+    # Given a deployment that restores the previous revision
+    world = World()
+    world.deployments.creator, world.deployments.description = creator, description
+    # When its BeforeAllowTraffic runs
+    outcome = start_canary(
+        DEPLOYMENT,
+        "exec-1",
+        config=production,
+        deployments=world.deployments,
+        executions=world.executions,
+        reporter=world.reporter,
+    )
+    # Then no approval wait and no canary: the hook is reported Succeeded at once
+    assert outcome.decision == "rollback"
+    assert world.reporter.reports == [(DEPLOYMENT, "exec-1", True)]
     assert world.executions.started == {}

@@ -1,0 +1,241 @@
+"""Whole production deployments with the canary's state machine running on the embedded AWS (issue 8).
+
+Each test plays one CodeDeploy blue/green deployment of production's backend: the real hook functions, the
+BeforeAllowTraffic starter, the synthesized state machine (waits divided by LOCAL_TIME_SCALE) whose Lambda
+tasks reach the real canary task function in-process, and ALB metrics that follow the listener's split.
+Operators act while the driver waits for the canary's report, through the CLI or Tollgate's bus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lambdas.core import aws
+from lambdas.core.config import Hook
+from tollgate.cli import main
+from tollgate.embedded_aws import extensions
+from tollgate.local.deploy import function_environment
+from tollgate.local.replay import LocalWorld
+from tollgate.local.simulation import Simulation, simulate_deployment
+from tollgate.scenarios.injections import operator_request_event
+
+
+def _task_table(world: LocalWorld) -> str:
+    spec = world.template.function_by_name("Canary/Task")
+    assert spec is not None
+    return function_environment(world.template, spec.logical_id, world.stack)["TOLLGATE_STATE_TABLE"]
+
+
+def _record(world: LocalWorld, pk: str, sk: str) -> dict[str, Any] | None:
+    item = aws.client("dynamodb").get_item(TableName=_task_table(world), Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    return item.get("Item")
+
+
+def _canary_actions(simulation: Simulation) -> list[tuple[str, Any, str]]:
+    return [(c["action"], c["step_percent"], c["outcome"]) for c in simulation.canary if c["outcome"] != "baking"]
+
+
+def _before_allow_traffic_reports(world: LocalWorld, simulation: Simulation) -> list[str]:
+    deployment = simulation.deployment_id
+    executions = {e.execution_id for e in extensions.hook_executions(deployment) if e.hook_name == "BeforeAllowTraffic"}
+    return [r.status for r in extensions.reported_hook_statuses(deployment) if r.execution_id in executions]
+
+
+def _tollgate_rules(world: LocalWorld) -> list[dict[str, Any]]:
+    """Listener rules other than the seeded ones: the canary's own split rule, while it exists."""
+    elbv2 = aws.client("elbv2")
+    (balancer,) = elbv2.describe_load_balancers(Names=[world.config.lms.load_balancer_name])["LoadBalancers"]
+    found = []
+    for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+        rules = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+        found += [r for r in rules if str(r.get("Priority")).isdigit() and int(r["Priority"]) < 10]
+    return found
+
+
+def _once(action: Callable[[LocalWorld, Simulation], bool]) -> Callable[[LocalWorld, Simulation], None]:
+    """A while_waiting callback that acts until ``action`` says it did (then never again)."""
+    done = {"yes": False}
+
+    def callback(world: LocalWorld, simulation: Simulation) -> None:
+        if not done["yes"]:
+            done["yes"] = action(world, simulation)
+
+    return callback
+
+
+def test_an_approved_healthy_release_goes_10_50_then_100_and_a_duplicate_hook_starts_nothing() -> None:
+    seen: dict[str, Any] = {}
+
+    def duplicate_the_hook(world: LocalWorld, simulation: Simulation) -> bool:
+        (execution,) = [
+            e for e in extensions.hook_executions(simulation.deployment_id) if e.hook_name == "BeforeAllowTraffic"
+        ]
+        payload = {"DeploymentId": simulation.deployment_id, "LifecycleEventHookExecutionId": execution.execution_id}
+        report = world.replay(payload, function=f"CodeDeployHook_tollgate-production-{Hook.BEFORE_ALLOW_TRAFFIC.value}")
+        seen["duplicate"] = report.results[0]["decision"]
+        return True
+
+    def inspect(world: LocalWorld, simulation: Simulation) -> None:
+        seen["reports"] = _before_allow_traffic_reports(world, simulation)
+        seen["rules"] = _tollgate_rules(world)
+        machines = aws.client("stepfunctions").list_state_machines()["stateMachines"]
+        seen["executions"] = [
+            e["name"]
+            for m in machines
+            for e in aws.client("stepfunctions").list_executions(stateMachineArn=m["stateMachineArn"])["executions"]
+        ]
+
+    simulation = simulate_deployment(
+        "production", "backend", approve=True, while_waiting=_once(duplicate_the_hook), inspect=inspect
+    )
+
+    assert simulation.status == "Succeeded"
+    actions = _canary_actions(simulation)
+    assert ("shift", 10, "shifted") in actions and ("shift", 50, "shifted") in actions
+    assert [a for a in actions if a[0] == "analyse"][-2:] == [("analyse", 10, "passed"), ("analyse", 50, "passed")]
+    assert actions[-1] == ("succeed", None, "reported")
+    # A duplicated BeforeAllowTraffic invocation found the running execution and started no second one
+    assert seen["duplicate"] == "duplicate"
+    assert seen["executions"] == [simulation.deployment_id]
+    # The hook was reported exactly once, Succeeded, and Tollgate's split rule is gone (CodeDeploy owns traffic)
+    assert seen["reports"] == ["Succeeded"]
+    assert seen["rules"] == []
+    assert [s.name for s in simulation.steps][-2:] == ["AllowTraffic", "AfterAllowTraffic"]
+
+
+def test_errors_rising_at_50_percent_shift_back_to_blue_fail_the_hook_and_roll_back() -> None:
+    seen: dict[str, Any] = {}
+
+    def inspect(world: LocalWorld, simulation: Simulation) -> None:
+        seen["reports"] = _before_allow_traffic_reports(world, simulation)
+        seen["rules"] = _tollgate_rules(world)
+
+    simulation = simulate_deployment(
+        "production", "backend", approve=True, fault="5xx", fault_from_percent=50, inspect=inspect
+    )
+
+    assert simulation.status == "Failed"
+    assert simulation.rolled_back is True
+    analyses = [a for a in _canary_actions(simulation) if a[0] == "analyse"]
+    assert analyses[-2:] == [("analyse", 10, "passed"), ("analyse", 50, "failed")]
+    assert seen["reports"] == ["Failed"]
+    assert seen["rules"] == []  # 100% blue again
+    (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
+    assert "50% step failed" in before.verdict and "5xx" in before.verdict
+    summaries = " | ".join(n["summary"] for n in simulation.notifications)
+    assert "Canary step failed" in summaries
+    assert "AfterAllowTraffic" not in [s.name for s in simulation.steps]
+
+
+def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a_bake_early() -> None:
+    def approve_then_promote(world: LocalWorld, simulation: Simulation) -> bool:
+        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
+            return False  # the wait has not begun yet
+        if not simulation.approved:
+            request = operator_request_event(
+                world.config,
+                "Approve Requested",
+                {"deployment_id": simulation.deployment_id, "by": "release-manager", "reason": "looks good"},
+            )
+            report = world.replay(request)
+            assert "approved" in report.reason.lower() or report.decision != "error", report.reason
+            simulation.approved = True
+            return False
+        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
+        if progress is None or progress.get("step_percent", {}).get("S") != "10":
+            return False
+        started = datetime.fromisoformat(progress["bake_started_at"]["S"])
+        if datetime.now(UTC) - started < timedelta(seconds=4):
+            return False  # promote once most of the 7-period bake has data (the step is still analysed)
+        table = _task_table(world)
+        code = main(["canary", "promote", "--env", "production", "--service", "backend", "--by", "lms-lead",
+                     "--state-table", table])  # fmt: skip
+        return code == 0
+
+    simulation = simulate_deployment("production", "backend", while_waiting=_once(approve_then_promote))
+
+    assert simulation.status == "Succeeded"
+    actions = _canary_actions(simulation)
+    assert actions[0] == ("await_approval", None, "waiting")
+    assert ("shift", 10, "shifted") in actions
+    assert "Canary promoted" in " | ".join(n["summary"] for n in simulation.notifications)
+
+
+def test_abort_from_the_cli_restores_blue_and_fails_the_hook(capsys: pytest.CaptureFixture[str]) -> None:
+    seen: dict[str, Any] = {}
+
+    def abort_at_10(world: LocalWorld, simulation: Simulation) -> bool:
+        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
+        if progress is None:
+            return False
+        table = _task_table(world)
+        assert main(["canary", "status", "--env", "production", "--service", "backend", "--state-table", table,
+                     "--json"]) == 0  # fmt: skip
+        seen["status"] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        return main(["canary", "abort", "--env", "production", "--service", "backend", "--by", "lms-lead",
+                     "--reason", "latency looks odd", "--state-table", table]) == 0  # fmt: skip
+
+    def inspect(world: LocalWorld, simulation: Simulation) -> None:
+        seen["rules"] = _tollgate_rules(world)
+        seen["reports"] = _before_allow_traffic_reports(world, simulation)
+
+    simulation = simulate_deployment(
+        "production", "backend", approve=True, while_waiting=_once(abort_at_10), inspect=inspect
+    )
+
+    assert simulation.status == "Failed"
+    assert seen["reports"] == ["Failed"]
+    assert seen["rules"] == []
+    (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
+    assert "aborted by lms-lead" in before.verdict
+    # And the status the operator read before aborting named the step, the split and the bake left
+    assert seen["status"]["outcome"] == "status"
+    assert "running at 10%" in seen["status"]["reason"]
+    assert "split blue 90% / green 10%" in seen["status"]["reason"]
+    assert "bake left" in seen["status"]["reason"]
+
+
+def test_a_rejection_fails_the_release_before_any_traffic_moves() -> None:
+    def reject(world: LocalWorld, simulation: Simulation) -> bool:
+        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
+            return False
+        request = operator_request_event(
+            world.config, "Reject Requested", {"deployment_id": simulation.deployment_id, "by": "lms-lead"}
+        )
+        world.replay(request)
+        return True
+
+    simulation = simulate_deployment("production", "backend", while_waiting=_once(reject))
+
+    assert simulation.status == "Failed"
+    assert not [a for a in _canary_actions(simulation) if a[0] == "shift"]
+    (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
+    assert "rejected by lms-lead" in before.verdict
+
+
+def test_an_approval_from_someone_not_allowed_is_refused_and_the_deadline_fails_the_release() -> None:
+    seen: dict[str, Any] = {}
+
+    def stranger_approves(world: LocalWorld, simulation: Simulation) -> bool:
+        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
+            return False
+        request = operator_request_event(
+            world.config, "Approve Requested", {"deployment_id": simulation.deployment_id, "by": "mallory"}
+        )
+        seen["refusal"] = world.replay(request)
+        return True
+
+    simulation = simulate_deployment("production", "backend", while_waiting=_once(stranger_approves))
+
+    assert simulation.status == "Failed"
+    refusal = seen["refusal"]
+    requests = [r for r in refusal.results if r["function"].endswith("Requests")]
+    assert requests and requests[0]["decision"] == "refused"
+    assert "mallory" in requests[0]["reason"]
+    (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
+    assert "no approval within deployment.approval_timeout_seconds (1200 s)" in before.verdict
