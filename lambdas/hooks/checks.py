@@ -62,6 +62,7 @@ def run_checks(
     now: datetime,
     ports: CheckPorts,
     secrets: Secrets,
+    metric_window_start: datetime | None = None,
 ) -> tuple[CheckResult, ...]:
     results: list[CheckResult] = []
     if plan.change_freeze_gate:
@@ -72,7 +73,11 @@ def run_checks(
         approval = ports.approvals.find_approval(state_table, deployment_id)
         results.append(judge_approval(approval, deployment_id=deployment_id, environment=config.name))
     if plan.metric_gate:
-        results.append(run_metric_gate(plan, config=config, now=now, ports=ports, deadline=deadline))
+        results.append(
+            run_metric_gate(
+                plan, config=config, now=now, ports=ports, deadline=deadline, window_start=metric_window_start
+            )
+        )
     if plan.flow_runs:
         variables: dict[str, str] = {}
         if plan.uses_synthetic_user and config.checks.synthetic_user_secret:
@@ -94,9 +99,18 @@ def run_checks(
 
 
 def run_metric_gate(
-    plan: CheckPlan, *, config: EnvironmentConfig, now: datetime, ports: CheckPorts, deadline: Deadline
+    plan: CheckPlan,
+    *,
+    config: EnvironmentConfig,
+    now: datetime,
+    ports: CheckPorts,
+    deadline: Deadline,
+    window_start: datetime | None = None,
 ) -> CheckResult:
-    """Judge the target group the ALB routes the new release's traffic to; if that is unknown, fail."""
+    """Judge the target group the ALB routes the new release's traffic to; if that is unknown, fail.
+
+    ``window_start``: when the traffic moved (AfterAllowTraffic after its post-shift wait), so the window is
+    the minutes since the shift; otherwise the last ``thresholds.evaluation_window_minutes``."""
     try:
         target_group = ports.traffic.replacement_target_group(config, plan.hook, plan.service, deadline=deadline)
     except TrafficError as error:
@@ -108,10 +122,11 @@ def run_metric_gate(
             reason=f"cannot tell which target group carries the new release of {plan.service}: {error}",
         )
     window = timedelta(minutes=config.thresholds.evaluation_window_minutes)
+    start = window_start if window_start is not None and window_start < now else now - window
     metrics = ports.metrics.target_group_metrics(
         load_balancer=config.lms.load_balancer,
         target_group=target_group,
-        start=now - window,
+        start=start,
         end=now,
         deadline=deadline,
     )
@@ -129,6 +144,7 @@ def evaluate_hook(
     ports: CheckPorts,
     secrets: Secrets,
     base_url_override: str | None = None,
+    metric_window_start: datetime | None = None,
 ) -> HookVerdict:
     target = ports.deployments.describe(deployment_id, deadline=deadline)
     service = service_for_deployment(config, target)
@@ -142,6 +158,7 @@ def evaluate_hook(
         now=now,
         ports=ports,
         secrets=secrets,
+        metric_window_start=metric_window_start,
     )
     return decide_verdict(checks, service=service)
 

@@ -69,3 +69,7 @@ class ReportError(HookError):
 class UnreportableHookError(HookError):
     """The hook's status could not be reported (refused, or no time left). Raised out of the handler so the
     invocation errors: Lambda retries it and Tollgate's health alarm pages someone."""
+
+
+class WatchError(Exception):
+    """The post-shift watch could not be started (Step Functions refused or failed)."""

@@ -85,6 +85,14 @@ class ReportClaims(Protocol):
     def release(self, claim: Claim, *, deadline: Deadline) -> None: ...
 
 
+class AfterShiftWatch(Protocol):
+    """StartExecution of the post-shift watch (a Wait, then this hook again with ``ShiftedAt``); raises WatchError."""
+
+    def start(self, deployment_id: str, execution_id: str, *, shifted_at: datetime, deadline: Deadline) -> bool:
+        """True when this call started it, False when an execution for the deployment exists already."""
+        ...
+
+
 class Announcer(Protocol):
     """PutEvents on Tollgate's bus; raises AnnounceFailedError."""
 

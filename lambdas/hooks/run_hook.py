@@ -13,19 +13,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from lambdas.core.config import Severity
+from lambdas.core.config import Hook, Severity
 from lambdas.core.errors import StateTableError
 from lambdas.core.state_table import Claim, ClaimState
 from lambdas.core.tollgate_events import DetailType, TollgateEvent
 from lambdas.hooks.checks import CheckPorts, Secrets, evaluate_hook, evaluate_within_deadline
 from lambdas.hooks.deadline import TAIL_SECONDS, Deadline, plan_report
-from lambdas.hooks.errors import AnnounceFailedError, HookSetupError, ReportError, UnreportableHookError
+from lambdas.hooks.errors import (
+    AnnounceFailedError,
+    HookSetupError,
+    ReportError,
+    UnreportableHookError,
+    WatchError,
+)
 from lambdas.hooks.flows import redact_json, redact_text
 from lambdas.hooks.log import logger
 from lambdas.hooks.model import CheckResult, HookVerdict, ReportStatus, failed_verdict
-from lambdas.hooks.ports import Announcer, HookReporter, ReportClaims
+from lambdas.hooks.ports import AfterShiftWatch, Announcer, HookReporter, ReportClaims
 from lambdas.hooks.settings import HookSetup
 
 # How long the early look for an earlier report may take (it only saves running the checks twice).
@@ -39,6 +45,8 @@ class HookInvocation(BaseModel):
 
     deployment_id: str = Field(alias="DeploymentId", pattern=r"^d-[A-Z0-9]{1,32}$")
     execution_id: str = Field(alias="LifecycleEventHookExecutionId", pattern=r"^[!-~]{1,2048}$")
+    # Only the post-shift watch sends it (CodeDeploy never does): when AllowTraffic moved the traffic.
+    shifted_at: AwareDatetime | None = Field(default=None, alias="ShiftedAt")
 
 
 class HookOutcome(BaseModel):
@@ -63,6 +71,7 @@ class HookPorts:
     reporter: HookReporter
     claims: ReportClaims | None
     announcer: Announcer | None
+    watch: AfterShiftWatch | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,19 @@ def run_hook(
         earlier = _earlier_report(invocation, ports.claims, checks_deadline)
         if earlier is not None:
             return _duplicate(earlier, hook_name)
+    if setup.hook is Hook.AFTER_ALLOW_TRAFFIC and invocation.shifted_at is None and ports.watch is not None:
+        watched = _start_watch(invocation, ports.watch, times=times, deadline=checks_deadline)
+        if isinstance(watched, HookOutcome):
+            return watched
+        return _report(
+            invocation,
+            watched,
+            hook_name=hook_name,
+            environment=setup.config.name,
+            ports=ports,
+            times=times,
+            owner=owner,
+        )
     secrets = Secrets()
     verdict = evaluate_within_deadline(
         lambda: evaluate_hook(
@@ -105,12 +127,39 @@ def run_hook(
             ports=ports.checks,
             secrets=secrets,
             base_url_override=setup.settings.synthetics_base_url,
+            metric_window_start=invocation.shifted_at,
         ),
         checks_deadline,
     )
     verdict = redact_verdict(verdict, secrets.values)
     return _report(
         invocation, verdict, hook_name=hook_name, environment=setup.config.name, ports=ports, times=times, owner=owner
+    )
+
+
+def _start_watch(
+    invocation: HookInvocation, watch: AfterShiftWatch, *, times: HookTimes, deadline: Deadline
+) -> HookOutcome | HookVerdict:
+    """AfterAllowTraffic judges the minutes after the shift: the watch waits them out, then runs this hook again
+    with ``ShiftedAt`` and that invocation reports. A watch that cannot start fails the hook (CodeDeploy rolls
+    back) rather than judge the minutes before the shift."""
+    try:
+        started = watch.start(
+            invocation.deployment_id, invocation.execution_id, shifted_at=times.now, deadline=deadline
+        )
+    except WatchError as error:
+        logger.error("Could not start the post-shift watch", extra={"error": str(error)})
+        return failed_verdict(
+            f"the post-shift watch could not start, so the traffic after the shift is unjudged: {error}"
+        )
+    reason = (
+        "the post-shift watch started: the checks run once the evaluation window after the shift has passed"
+        if started
+        else "the post-shift watch of this deployment runs already"
+    )
+    logger.info("Post-shift watch", extra={"started": started})
+    return HookOutcome(
+        decision="watching" if started else "duplicate", reason=reason, hook=Hook.AFTER_ALLOW_TRAFFIC.value
     )
 
 

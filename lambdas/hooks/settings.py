@@ -22,6 +22,8 @@ class HookSettings(BaseModel):
     event_bus: str = Field(alias="TOLLGATE_EVENT_BUS", min_length=1)
     hook: str = Field(alias="TOLLGATE_HOOK", min_length=1)
     state_table: str | None = Field(default=None, alias="TOLLGATE_STATE_TABLE")
+    # AfterAllowTraffic with a metric gate: the post-shift watch it starts (stacks/constructs/after_shift.py).
+    after_shift_state_machine: str | None = Field(default=None, alias="TOLLGATE_AFTER_SHIFT_STATE_MACHINE_ARN")
     # Local runs only: send every synthetic flow to this base URL (the stand-in LMS) instead of the config's.
     synthetics_base_url: str | None = Field(default=None, alias="TOLLGATE_SYNTHETICS_BASE_URL")
 

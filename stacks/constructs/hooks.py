@@ -9,6 +9,7 @@ from lambdas.core.config import EnvironmentConfig, Hook, Strategy
 from lambdas.core.tollgate_events import DetailType
 from lambdas.hooks.naming import HOOK_HANDLER, hook_function_name, hook_parameter_name
 from stacks.arns import deployment_group_arns
+from stacks.constructs.after_shift import AfterShiftWatch
 from stacks.constructs.function import Access, TollgateFunction
 from stacks.constructs.shared import SharedResources
 from stacks.nag import acknowledge
@@ -33,6 +34,7 @@ class DeploymentHooks(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.functions: dict[Hook, TollgateFunction] = {}
+        self.after_shift: AfterShiftWatch | None = None
         if config.deployment.strategy is Strategy.ROLLING:
             return  # rolling ECS updates run no CodeDeploy hooks
         deployment_groups = deployment_group_arns(self, config)
@@ -93,3 +95,6 @@ class DeploymentHooks(Construct):
                 description=f"ARN of Tollgate's {hook.value} hook function for the {config.name} AppSpec",
             )
             self.functions[hook] = hook_function
+            if hook is Hook.AFTER_ALLOW_TRAFFIC and any(checks.metric_gate for checks in per_service):
+                # Judge the minutes after the shift, not before it: the watch waits them out durably.
+                self.after_shift = AfterShiftWatch(self, "AfterShiftWatch", config=config, hook_function=function)

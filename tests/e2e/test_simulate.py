@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lambdas.core import aws
 from lambdas.core.config import Hook
 from tollgate.cli import main
 from tollgate.commands.simulate import render
@@ -42,8 +43,10 @@ def test_a_healthy_staging_deployment_succeeds_with_every_hook_reported_once(
     assert result["status"] == "Succeeded"
     assert result["rolled_back"] is False
     # And every hook ran exactly once, its handler reported Succeeded, and the lifecycle step says so
+    # (AfterAllowTraffic reports from its post-shift watch, once the window after the shift has passed)
     for hook in HOOKS:
-        hook_reports = [r for r in result["reports"] if r["trigger"] == f"hook {hook}"]
+        reporting = f"hook {hook} (after the shift window)" if hook == "AfterAllowTraffic" else f"hook {hook}"
+        hook_reports = [r for r in result["reports"] if r["trigger"] == reporting]
         assert len(hook_reports) == 1, hook
         assert hook_reports[0]["results"][0]["decision"] == "Succeeded", hook_reports[0]["results"]
         assert [s["outcome"] for s in _steps(result, hook)] == ["Succeeded"]
@@ -107,3 +110,28 @@ def test_bad_input_exits_2_with_one_line(args: list[str], message: str, capsys: 
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert message in lines[0]
+
+
+def test_after_allow_traffic_is_judged_over_the_window_after_the_shift() -> None:
+    # When a healthy staging release is simulated
+    seen: dict[str, Any] = {}
+
+    def inspect(world: Any, simulation: Any) -> None:
+        machines = aws.client("stepfunctions").list_state_machines()["stateMachines"]
+        seen["watches"] = [
+            e["name"]
+            for m in machines
+            if m["name"].endswith("-after-shift")
+            for e in aws.client("stepfunctions").list_executions(stateMachineArn=m["stateMachineArn"])["executions"]
+        ]
+
+    simulation = simulate_deployment("staging", "backend", inspect=inspect)
+    # Then AfterAllowTraffic handed over to the post-shift watch, which ran the checks after its wait and reported
+    assert simulation.status == "Succeeded"
+    assert seen["watches"] == [simulation.deployment_id]
+    triggers = [r.trigger for r in simulation.reports]
+    first_call = triggers.index("hook AfterAllowTraffic")
+    assert triggers.index("hook AfterAllowTraffic (after the shift window)") > first_call
+    assert simulation.reports[first_call].report.results[0]["decision"] == "watching"
+    (after,) = [s for s in simulation.steps if s.name == "AfterAllowTraffic"]
+    assert after.outcome == "Succeeded" and "checks passed" in after.verdict

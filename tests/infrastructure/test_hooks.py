@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Stack
@@ -152,3 +153,34 @@ def test_metric_gated_hooks_may_read_the_albs_routing(
         assert gated, "a blue/green environment without a metric gate would not test this grant"
     # And no hook may change the ALB
     assert "elasticloadbalancing:Modify" not in str(template.find_resources("AWS::IAM::Policy"))
+
+
+def test_after_allow_traffic_with_a_metric_gate_is_judged_after_the_shift_by_a_watch(
+    bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
+) -> None:
+    hooks = DeploymentHooks(bare_stack, "Hooks", shared=shared_resources, config=environment_config)
+    template = Template.from_stack(bare_stack)
+    gated = any(c.metric_gate for c in environment_config.checks.hooks.get(Hook.AFTER_ALLOW_TRAFFIC, {}).values())
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    if environment_config.deployment.strategy is Strategy.ROLLING or not gated:
+        assert machines == {} and hooks.after_shift is None
+        return
+    # Then one Standard machine waits the evaluation window and invokes the AfterAllowTraffic function
+    (machine,) = machines.values()
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    window = environment_config.thresholds.evaluation_window_minutes * 60
+    assert f'\\"Seconds\\":{window}' in definition
+    function = hooks.functions[Hook.AFTER_ALLOW_TRAFFIC].function
+    function_id = bare_stack.resolve(function.function_arn)["Fn::GetAtt"][0]
+    assert function_id in definition and "ShiftedAt" in definition
+    # And the hook function names it, and may start only it
+    name = f"tollgate-{environment_config.name}-after-shift"
+    variables = template.find_resources("AWS::Lambda::Function")[function_id]["Properties"]["Environment"]["Variables"]
+    assert name in json.dumps(variables["TOLLGATE_AFTER_SHIFT_STATE_MACHINE_ARN"])
+    starts = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "states:StartExecution" in json.dumps(statement["Action"])
+    ]
+    assert len(starts) == 1 and f"stateMachine:{name}" in json.dumps(starts[0]["Resource"])

@@ -35,9 +35,10 @@ INJECTED_STATUS = 503
 # Hooks that judge traffic on the replacement target group: its metrics must exist before they run.
 TRAFFIC_HOOKS = frozenset({"AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"})
 SIMULATION_APPROVER = "tollgate-simulate"
-# The canary's state machine reports BeforeAllowTraffic on its own time: CodeDeploy waits up to an hour for
-# it; locally (waits divided by tollgate.local.template.LOCAL_TIME_SCALE) a minute and a half is plenty.
-CANARY_REPORT_WAIT_SECONDS = 90.0
+# The canary's state machine reports BeforeAllowTraffic, and the post-shift watch AfterAllowTraffic, on their own
+# time: CodeDeploy waits up to an hour for a hook; locally (waits divided by
+# tollgate.local.template.LOCAL_TIME_SCALE) a minute and a half is plenty.
+REPORT_WAIT_SECONDS = 90.0
 # What "5xx" and "slow" do to the new version's ALB metrics in a canary environment.
 CANARY_FAULTS = {
     "5xx": NewVersionFault(error_percent=20.0),
@@ -150,14 +151,15 @@ def simulate_deployment(
         simulation.deployment_id = _create_deployment(config, service, hooks)
         if approve:
             _record_approval(world, config, simulation.deployment_id)
-        if canary:
-            fault_model = CANARY_FAULTS.get(fault, NewVersionFault())
-            fault_model.from_percent = fault_from_percent
-            stack.enter_context(AlbTrafficModel(config, service, fault=fault_model))
-            world.task_listeners.append(_canary_listener(simulation))
-        else:
-            _inject_fault(lms, config, service, fault)
+        # ALB traffic follows the listener's split all along (the metric gates judge what it sends); in a canary
+        # environment a "5xx" or "slow" fault is the new version's metrics, elsewhere the stand-in LMS's answers.
+        fault_model = CANARY_FAULTS.get(fault, NewVersionFault()) if canary else NewVersionFault()
+        fault_model.from_percent = fault_from_percent
+        stack.enter_context(AlbTrafficModel(config, service, fault=fault_model))
         verdicts: dict[str, str] = {}
+        world.task_listeners.append(_state_machine_listener(simulation, verdicts))
+        if not canary:
+            _inject_fault(lms, config, service, fault)
 
         def invoke_hook(hook: str, function_name: str, payload: dict[str, str]) -> None:
             if hook in TRAFFIC_HOOKS and fault == "none" and not canary:
@@ -173,7 +175,7 @@ def simulate_deployment(
         driver = CodeDeployEcsDriver(
             invoke_hook=invoke_hook,
             emit_event=emit_event,
-            report_wait_seconds=CANARY_REPORT_WAIT_SECONDS if canary else 0.0,
+            report_wait_seconds=REPORT_WAIT_SECONDS,
             while_waiting=(lambda _hook, _deployment: while_waiting(world, simulation)) if while_waiting else None,
         )
         try:
@@ -196,10 +198,16 @@ def simulate_deployment(
     return simulation
 
 
-def _canary_listener(simulation: Simulation) -> Callable[[str, Any, Report], None]:
+def _state_machine_listener(simulation: Simulation, verdicts: dict[str, str]) -> Callable[[str, Any, Report], None]:
+    """What the state machines' tasks did: the canary's steps, and AfterAllowTraffic run by the post-shift watch."""
+
     def on_task(function: str, payload: Any, report: Report) -> None:
-        action = str(payload.get("action", "")) if isinstance(payload, dict) else ""
         first = report.results[0] if report.results else {}
+        if isinstance(payload, dict) and "ShiftedAt" in payload:
+            verdicts[Hook.AFTER_ALLOW_TRAFFIC.value] = str(first.get("reason", report.reason))
+            simulation.reports.append(TriggeredReport("hook AfterAllowTraffic (after the shift window)", report))
+            return
+        action = str(payload.get("action", "")) if isinstance(payload, dict) else ""
         output = first.get("output") if isinstance(first.get("output"), dict) else {}
         simulation.canary.append(
             {

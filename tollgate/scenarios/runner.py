@@ -35,7 +35,7 @@ from tollgate.local.alb_traffic import AlbTrafficModel, NewVersionFault
 from tollgate.local.deploy import function_environment
 from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
-from tollgate.local.simulation import CANARY_REPORT_WAIT_SECONDS, hook_functions
+from tollgate.local.simulation import REPORT_WAIT_SECONDS, hook_functions
 from tollgate.local.template import LOCAL_TIME_SCALE
 from tollgate.scenarios.injections import (
     alarm_event,
@@ -167,14 +167,10 @@ class _Play:
         self.played_deployments.add(deployment_id)
         self._entry("deployment created", verdict=f"{deployment_id}: {self.scenario.release.version}")
         driver = self._driver()
-        if self.canary:
-            self.traffic = AlbTrafficModel(self.config, self.service)
-            self.world.task_listeners.append(self._on_canary_task)
-            with self.traffic:
-                play = driver.play(deployment_id)
-                if play.status == "Ready":
-                    play = self._continue_from_ready(driver, play)
-        else:
+        # ALB traffic follows the listener's split (the canary and the post-shift metric gate judge it).
+        self.traffic = AlbTrafficModel(self.config, self.service)
+        self.world.task_listeners.append(self._on_state_machine_task)
+        with self.traffic:
             play = driver.play(deployment_id)
             if play.status == "Ready":
                 play = self._continue_from_ready(driver, play)
@@ -191,21 +187,20 @@ class _Play:
         self._play_tollgate_rollbacks()
 
     def _driver(self) -> CodeDeployEcsDriver:
-        if not self.canary:
-            return CodeDeployEcsDriver(invoke_hook=self._invoke_hook, emit_event=self._emit)
         return CodeDeployEcsDriver(
             invoke_hook=self._invoke_hook,
             emit_event=self._emit,
-            report_wait_seconds=CANARY_REPORT_WAIT_SECONDS,
-            while_waiting=self._while_canary_runs,
+            report_wait_seconds=REPORT_WAIT_SECONDS,
+            while_waiting=self._while_state_machine_runs,
         )
 
     # -- the canary (its state machine runs on the embedded AWS's own threads) ---------------------------
 
-    def _while_canary_runs(self, hook: str, deployment_id: str) -> None:
-        """While the canary's execution runs: the faults active now shape the new version's ALB metrics, and
-        due events fire. The virtual clock moves with the execution's waits (see ``_on_canary_task``), and
-        with the wall clock (times LOCAL_TIME_SCALE) only while it waits for an approval."""
+    def _while_state_machine_runs(self, hook: str, deployment_id: str) -> None:
+        """While a state machine holds a hook (the canary, the post-shift watch): the faults active now shape
+        the new version's ALB metrics, and due events fire. The virtual clock moves with the canary's bake
+        polls (see ``_on_state_machine_task``), and with the wall clock (times LOCAL_TIME_SCALE) while an
+        approval or the post-shift window is waited for."""
         if self._wait_started is not None:
             started, virtual = self._wait_started
             self.now = max(self.now, virtual + int((time.monotonic() - started) * LOCAL_TIME_SCALE))
@@ -218,11 +213,24 @@ class _Play:
             )
         self._fire_due()
 
-    def _on_canary_task(self, function: str, payload: Any, report: Report) -> None:
-        """Each task of the canary's execution: the steps that change or judge traffic go on the timeline."""
+    def _on_state_machine_task(self, function: str, payload: Any, report: Report) -> None:
+        """Each task of the canary's execution (the steps that change or judge traffic go on the timeline), and
+        AfterAllowTraffic run by the post-shift watch once the window after the shift has passed."""
+        first = report.results[0] if report.results else {}
+        if isinstance(payload, dict) and "ShiftedAt" in payload:
+            self._wait_started = None
+            self._keep("hook AfterAllowTraffic (after the shift window)", report)
+            passed = first.get("decision") == "Succeeded"
+            self._entry(
+                "AfterAllowTraffic checks",
+                check=f"{self._checks_of(Hook.AFTER_ALLOW_TRAFFIC.value)} over the window after the shift",
+                verdict=f"{'pass' if passed else 'fail'}: {first.get('reason', report.reason)}"[:300],
+                alerts=report.notifications,
+                gate="pass" if passed else "fail",
+            )
+            return
         action = str(payload.get("action", "")) if isinstance(payload, dict) else ""
         self._keep(f"canary {action}", report)
-        first = report.results[0] if report.results else {}
         output = first.get("output") if isinstance(first.get("output"), dict) else {}
         outcome = str((output or {}).get("outcome", first.get("decision", "")))
         reason = str((output or {}).get("reason", first.get("reason", "")))
@@ -300,7 +308,8 @@ class _Play:
         self._keep(f"hook {hook}", report)
         own = report.results[0] if report.results else {"decision": report.decision, "reason": report.reason}
         passed = own["decision"] == "Succeeded"
-        handed_over = own["decision"] in ("started", "duplicate")  # the canary's execution reports the hook
+        # The canary's execution or the post-shift watch reports the hook.
+        handed_over = own["decision"] in ("started", "duplicate", "watching")
         self._entry(
             hook,
             check=self._checks_of(hook),
@@ -309,6 +318,8 @@ class _Play:
             gate="" if handed_over else "pass" if passed else "fail",
         )
         self.now += self.scenario.step_seconds
+        if own["decision"] == "watching":  # the virtual clock follows the post-shift window's wall clock
+            self._wait_started = (time.monotonic(), self.now)
         self._fire_due()
 
     def _emit(self, event: dict[str, Any]) -> None:
@@ -455,10 +466,8 @@ class _Play:
             self.played_deployments.add(deployment_id)
             self.result.rollbacks += 1
             self.now += self.scenario.step_seconds
-            driver = CodeDeployEcsDriver(invoke_hook=self._invoke_hook, emit_event=self._emit)
-            if self.canary:
-                driver = self._driver()
-                self._wait_started = None
+            driver = self._driver()
+            self._wait_started = None
             play = driver.play(deployment_id)
             if play.status == "Ready":
                 codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")

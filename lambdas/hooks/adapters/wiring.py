@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lambdas.hooks.adapters.after_shift import StepFunctionsAfterShiftWatch
 from lambdas.hooks.adapters.approvals import StateTableApprovals
 from lambdas.hooks.adapters.bus import EventBridgeAnnouncer
 from lambdas.hooks.adapters.cloudwatch_metrics import CloudWatchMetrics
@@ -32,4 +33,7 @@ def aws_ports(setup: HookSetup | HookSetupError) -> HookPorts:
         reporter=CodeDeployReporter(),
         claims=StateTableReportClaims(table) if table else None,
         announcer=EventBridgeAnnouncer(settings.event_bus) if settings else None,
+        watch=StepFunctionsAfterShiftWatch(settings.after_shift_state_machine)
+        if settings and settings.after_shift_state_machine
+        else None,
     )

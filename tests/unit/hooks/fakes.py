@@ -232,6 +232,22 @@ class FakeLms:
 
 
 @dataclass
+class FakeWatch:
+    """The post-shift watch: started executions by deployment, or a refusal."""
+
+    started: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    error: Exception | None = None
+
+    def start(self, deployment_id: str, execution_id: str, *, shifted_at: datetime, deadline: Deadline) -> bool:
+        if self.error is not None:
+            raise self.error
+        if deployment_id in self.started:
+            return False
+        self.started[deployment_id] = (execution_id, shifted_at)
+        return True
+
+
+@dataclass
 class World:
     reporter: FakeReporter = field(default_factory=FakeReporter)
     deployments: FakeDeployments = field(default_factory=FakeDeployments)
@@ -242,6 +258,7 @@ class World:
     claims: FakeClaims | None = field(default_factory=FakeClaims)
     announcer: FakeAnnouncer = field(default_factory=FakeAnnouncer)
     lms: FakeLms = field(default_factory=FakeLms)
+    watch: FakeWatch | None = None
 
     def ports(self) -> HookPorts:
         return HookPorts(
@@ -256,4 +273,5 @@ class World:
             reporter=self.reporter,
             claims=self.claims,
             announcer=self.announcer,
+            watch=self.watch,
         )

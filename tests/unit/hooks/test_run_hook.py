@@ -12,12 +12,12 @@ from lambdas.core.config import Hook, load_environment
 from lambdas.hooks.adapters.codedeploy import DeploymentTarget
 from lambdas.hooks.adapters.secrets import SyntheticUser
 from lambdas.hooks.deadline import Deadline
-from lambdas.hooks.errors import HookSetupError, ReportError, UnreportableHookError
+from lambdas.hooks.errors import HookSetupError, ReportError, UnreportableHookError, WatchError
 from lambdas.hooks.metric_gate import TargetGroupMetrics
 from lambdas.hooks.model import ReportStatus
 from lambdas.hooks.run_hook import HookInvocation, HookOutcome, HookTimes, run_hook
 from lambdas.hooks.settings import HookSettings, HookSetup, load_setup
-from tests.unit.hooks.fakes import FakeClaims, Kill, World
+from tests.unit.hooks.fakes import FakeClaims, FakeWatch, Kill, World
 
 DEPLOYMENT = "d-ABCDEF123"
 EXECUTION = "exec-1"
@@ -314,3 +314,64 @@ def test_fake_claims_match_the_lease_rules() -> None:
         "d-A", "x", owner="d", lease=timedelta(seconds=1), now=later(9), attributes={}, deadline=deadline
     )
     assert done.state.value == "done"
+
+
+# -- AfterAllowTraffic judged after the shift (the post-shift watch, docs/decisions/0011) --------------------
+
+
+def _after_shift_invocation(shifted_at: datetime | None) -> HookInvocation:
+    payload: dict[str, Any] = {"DeploymentId": DEPLOYMENT, "LifecycleEventHookExecutionId": EXECUTION}
+    if shifted_at is not None:
+        payload["ShiftedAt"] = shifted_at.isoformat()
+    return HookInvocation.model_validate(payload)
+
+
+def _run_after_shift(world: World, *, shifted_at: datetime | None, now: datetime = NOW) -> HookOutcome:
+    times = HookTimes(now=now, end=Deadline(at=time.monotonic() + 30))
+    setup = setup_for("staging", Hook.AFTER_ALLOW_TRAFFIC)
+    return run_hook(_after_shift_invocation(shifted_at), setup=setup, ports=world.ports(), times=times, owner="o")
+
+
+def test_after_allow_traffic_starts_the_watch_and_reports_nothing_yet() -> None:
+    # Given AfterAllowTraffic invoked by CodeDeploy right after the shift, with the watch configured
+    world = world_for()
+    world.watch = FakeWatch()
+    # When the hook runs
+    outcome = _run_after_shift(world, shifted_at=None)
+    # Then it starts the watch (remembering when the traffic moved) and leaves the report to it
+    assert outcome.decision == "watching", outcome.reason
+    assert world.watch.started == {DEPLOYMENT: (EXECUTION, NOW)}
+    assert world.reporter.accepted() == []
+    assert world.metrics.asked == []
+    # And a duplicated invocation starts nothing more
+    assert _run_after_shift(world, shifted_at=None).decision == "duplicate"
+    assert world.reporter.accepted() == []
+
+
+def test_the_watch_invocation_judges_the_minutes_since_the_shift_and_reports() -> None:
+    # Given the watch invoking AfterAllowTraffic five minutes after the shift, on a healthy target group
+    world = world_for()
+    world.watch = FakeWatch()
+    world.lms.echo_token = False
+    world.traffic.target_group = "targetgroup/green"
+    world.metrics.metrics = TargetGroupMetrics(
+        target_group="targetgroup/green", requests=1000, errors_5xx=0, p99_latency_ms=100, window_minutes=5
+    )
+    shifted = NOW - timedelta(minutes=5)
+    # When it runs
+    outcome = _run_after_shift(world, shifted_at=shifted)
+    # Then the metric gate read exactly [shift, now] and the hook reported once
+    assert outcome.decision == "Succeeded", outcome.reason
+    assert [(a["start"], a["end"]) for a in world.metrics.asked] == [(shifted, NOW)]
+    assert world.reporter.accepted() == [ReportStatus.SUCCEEDED]
+    assert world.watch.started == {}
+
+
+def test_a_watch_that_cannot_start_fails_the_hook_rather_than_judge_the_minutes_before_the_shift() -> None:
+    world = world_for()
+    world.watch = FakeWatch(error=WatchError("StartExecution of the post-shift watch failed: AccessDeniedException"))
+    outcome = _run_after_shift(world, shifted_at=None)
+    assert outcome.decision == "Failed"
+    assert "AccessDeniedException" in outcome.reason
+    assert world.reporter.accepted() == [ReportStatus.FAILED]
+    assert world.metrics.asked == []
