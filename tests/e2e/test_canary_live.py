@@ -87,6 +87,7 @@ def test_an_approved_healthy_release_goes_10_50_then_100_and_a_duplicate_hook_st
         seen["executions"] = [
             e["name"]
             for m in machines
+            if m["name"] == "tollgate-production-canary"
             for e in aws.client("stepfunctions").list_executions(stateMachineArn=m["stateMachineArn"])["executions"]
         ]
 

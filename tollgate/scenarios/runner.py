@@ -120,7 +120,8 @@ class _Play:
         self.facts: dict[str, Any] = {"new_percents": [], "database_restored": False, "failed_gate": None}
         self.canary = self.config.deployment.strategy is Strategy.CANARY
         self.traffic: AlbTrafficModel | None = None
-        self._wait_started: tuple[float, int] | None = None  # (monotonic, virtual now) when a hook began to wait
+        # (monotonic, virtual now, virtual end) of a wait the wall clock drives: an approval, the post-shift window
+        self._wait_started: tuple[float, int, int] | None = None
 
     # -- the story ------------------------------------------------------------------------------------
 
@@ -202,8 +203,8 @@ class _Play:
         polls (see ``_on_state_machine_task``), and with the wall clock (times LOCAL_TIME_SCALE) while an
         approval or the post-shift window is waited for."""
         if self._wait_started is not None:
-            started, virtual = self._wait_started
-            self.now = max(self.now, virtual + int((time.monotonic() - started) * LOCAL_TIME_SCALE))
+            started, virtual, end = self._wait_started
+            self.now = max(self.now, min(end, virtual + int((time.monotonic() - started) * LOCAL_TIME_SCALE)))
         if self.traffic is not None:
             active = [f for f in self.scenario.lms if f.version is Version.NEW and f.active_at(self.now)]
             self.traffic.fault = NewVersionFault(
@@ -218,6 +219,8 @@ class _Play:
         AfterAllowTraffic run by the post-shift watch once the window after the shift has passed."""
         first = report.results[0] if report.results else {}
         if isinstance(payload, dict) and "ShiftedAt" in payload:
+            if self._wait_started is not None:  # the window has passed, however long the machine took
+                self.now = max(self.now, self._wait_started[2])
             self._wait_started = None
             self._keep("hook AfterAllowTraffic (after the shift window)", report)
             passed = first.get("decision") == "Succeeded"
@@ -235,8 +238,11 @@ class _Play:
         outcome = str((output or {}).get("outcome", first.get("decision", "")))
         reason = str((output or {}).get("reason", first.get("reason", "")))
         step = payload.get("step_percent") if isinstance(payload, dict) else None
+        approval_deadline = self.now + self.config.deployment.approval_timeout_seconds
         self._wait_started = (
-            (time.monotonic(), self.now) if action == "await_approval" and outcome == "waiting" else None
+            (time.monotonic(), self.now, approval_deadline)
+            if action == "await_approval" and outcome == "waiting"
+            else None
         )
         if action == "bake":
             # Each bake check follows one Wait of the poll interval: the state machine's own pace, in virtual time.
@@ -319,7 +325,8 @@ class _Play:
         )
         self.now += self.scenario.step_seconds
         if own["decision"] == "watching":  # the virtual clock follows the post-shift window's wall clock
-            self._wait_started = (time.monotonic(), self.now)
+            window = self.config.thresholds.evaluation_window_minutes * 60
+            self._wait_started = (time.monotonic(), self.now, self.now + window)
         self._fire_due()
 
     def _emit(self, event: dict[str, Any]) -> None:
