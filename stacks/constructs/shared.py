@@ -23,14 +23,12 @@ from constructs import Construct
 from lambdas.core.config import EnvironmentConfig
 from stacks.arns import queue_arn, tollgate_alarms_arn
 from stacks.nag import acknowledge
+from stacks.powertools import LAMBDA_RUNTIME, layer_parameter_name, powertools_version
 
 # What a service needs of the key to deliver into an encrypted topic or queue: a data key, and to read it back.
 SERVICE_KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
 
-# The public parameter AWS keeps pointing at the newest Powertools layer for a runtime and architecture;
-# resolving it at deploy time keeps synth offline and the layer current.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/{architecture}/{runtime}/latest"
-LAMBDA_RUNTIME = aws_lambda.Runtime.PYTHON_3_13
+__all__ = ["LAMBDA_RUNTIME", "SERVICE_KEY_ACTIONS", "SharedFoundation", "SharedResources"]
 
 
 @dataclass(frozen=True)
@@ -138,9 +136,12 @@ class SharedFoundation(Construct):
             self, "SlackWebhookSecret", config.alerts.slack_webhook_secret
         )
 
+        # The layer of the Powertools release requirements.txt pins (decision 0061), resolved at deploy time.
         layer_arn = aws_ssm.StringParameter.value_for_string_parameter(
             self,
-            POWERTOOLS_LAYER_PARAMETER.format(architecture=config.lambda_architecture, runtime=LAMBDA_RUNTIME.name),
+            layer_parameter_name(
+                architecture=config.lambda_architecture, version=powertools_version(), runtime=LAMBDA_RUNTIME
+            ),
         )
         powertools_layer = aws_lambda.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
 
