@@ -187,6 +187,8 @@ def judge_deployment_group(
     if config.lms.test_listener_port is not None:
         routes["test"] = ("testTrafficRoute", config.lms.test_listener_port)
     for role, (key, port) in routes.items():
+        if port not in listener_ports.values():
+            continue  # the ALB has no listener there at all: its own line says so
         arns = (pair.get(key) or {}).get("listenerArns") or []
         listened = sorted(listener_ports.get(arn, -1) for arn in arns)
         if listened != [port]:
