@@ -117,6 +117,11 @@ class Lms(_Strict):
     production_listener_port: int = Field(gt=0, lt=65536)
     test_listener_port: int | None = Field(default=None, gt=0, lt=65536)
     rds_cluster: str = Field(min_length=1, max_length=63)
+    # The customer-managed KMS key the database is encrypted with, if any: the operator rollback's restore
+    # needs kms:CreateGrant/DescribeKey on it (through RDS only).
+    rds_kms_key_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+    )
     services: dict[ServiceName, LmsService] = Field(min_length=1)
 
     @property
