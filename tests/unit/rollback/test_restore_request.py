@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambdas.rollback.adapters.database import restore_request
@@ -64,6 +64,7 @@ def test_a_long_cluster_names_restore_fits_and_matches_the_grant() -> None:
     assert not fnmatchcase(name, f"{cluster}-rollback-*")
 
 
+@settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,62}", fullmatch=True), st.integers(2, 9))
 def test_every_restored_name_and_its_same_minute_variants_match_the_grant(cluster: str, n: int) -> None:
     name = rollback_cluster_name(cluster, NOW)
