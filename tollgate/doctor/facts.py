@@ -29,6 +29,8 @@ NOT_FOUND = {
     "ResourceNotFoundException",
     "ClusterNotFoundException",
     "ServiceNotFoundException",
+    "DBClusterNotFoundFault",
+    "NotFoundException",
 }
 
 
@@ -96,7 +98,10 @@ def gather(config: EnvironmentConfig, client: ClientFactory, function_exists: Fu
     for name, _purpose in secrets_needed(config):
         described = _read(f"describe secret {name}", secretsmanager.describe_secret, SecretId=name)
         secrets[name] = described is not None and not described.get("DeletedDate")
+    database, key_manager = _database_facts(config, client)
     return DoctorFacts(
+        database=database,
+        database_key_manager=key_manager,
         load_balancer=load_balancer,
         listener_ports=listener_ports,
         services=services,
@@ -143,3 +148,17 @@ def _service_facts(config: EnvironmentConfig, client: ClientFactory, name: str) 
         target_groups=target_groups,
         composite_alarm_exists=bool((alarms or {}).get("CompositeAlarms")),
     )
+
+
+def _database_facts(config: EnvironmentConfig, client: ClientFactory) -> tuple[Any, str | None]:
+    cluster_name = config.lms.rds_cluster
+    answer = _read(
+        f"describe database cluster {cluster_name}",
+        client("rds").describe_db_clusters,
+        DBClusterIdentifier=cluster_name,
+    )
+    cluster = next(iter((answer or {}).get("DBClusters") or []), None)
+    if cluster is None or not cluster.get("StorageEncrypted") or not cluster.get("KmsKeyId"):
+        return cluster, None
+    key = _read(f"describe KMS key {cluster['KmsKeyId']}", client("kms").describe_key, KeyId=cluster["KmsKeyId"])
+    return cluster, (key or {}).get("KeyMetadata", {}).get("KeyManager")

@@ -312,6 +312,34 @@ def judge_composite_alarm(config: EnvironmentConfig, service: str, exists: bool)
     return _ok(subject, "exists")
 
 
+def judge_database(config: EnvironmentConfig, cluster: Mapping[str, Any] | None, key_manager: str | None) -> Finding:
+    """The cluster the database rollback restores from: there, restorable to a point in time, key as configured.
+
+    ``key_manager`` is KMS's ``KeyManager`` (``AWS`` or ``CUSTOMER``) of the cluster's key, ``None`` when unencrypted.
+    """
+    name = config.lms.rds_cluster
+    subject = f"database cluster {name}"
+    if cluster is None:
+        return _fail(subject, "not found", f"correct lms.rds_cluster in {config.name}.json")
+    if int(cluster.get("BackupRetentionPeriod") or 0) < 1:
+        return _fail(
+            subject,
+            "has no automated backups, so no point-in-time restore",
+            f"aws rds modify-db-cluster --region {config.region} --db-cluster-identifier {name} "
+            "--backup-retention-period 7 --apply-immediately",
+        )
+    key = str(cluster.get("KmsKeyId") or "") if cluster.get("StorageEncrypted") else ""
+    configured = config.lms.rds_kms_key_arn
+    if key and key_manager == "CUSTOMER" and key != configured:
+        return _fail(
+            subject,
+            f"is encrypted with the customer-managed key {key}, the config names {configured or 'none'}: "
+            "the rollback's restore would be refused by KMS",
+            f"set lms.rds_kms_key_arn in {config.name}.json to {key} and deploy",
+        )
+    return _ok(subject, "restorable to a point in time" + (" with its key granted" if configured else ""))
+
+
 # -- all together ------------------------------------------------------------------------------------------------
 
 
@@ -335,6 +363,8 @@ class DoctorFacts:
     hook_parameters: Mapping[Hook, str | None] = field(default_factory=dict)
     hook_functions: Mapping[str, bool] = field(default_factory=dict)  # function name -> exists
     secrets: Mapping[str, bool] = field(default_factory=dict)  # secret name -> exists
+    database: Mapping[str, Any] | None = None  # DescribeDBClusters of lms.rds_cluster
+    database_key_manager: str | None = None  # KeyManager of its KMS key (AWS or CUSTOMER), None when unencrypted
 
 
 def secrets_needed(config: EnvironmentConfig) -> list[tuple[str, str]]:
@@ -348,7 +378,7 @@ def secrets_needed(config: EnvironmentConfig) -> list[tuple[str, str]]:
 
 
 def diagnose(config: EnvironmentConfig, facts: DoctorFacts) -> list[Finding]:
-    """Every check of one environment, in a stable order (ALB, services, CodeDeploy, hooks, secrets)."""
+    """Every check of one environment, in a stable order (ALB, services, CodeDeploy, hooks, secrets, database)."""
     findings = judge_load_balancer(config, facts.load_balancer, facts.listener_ports)
     for service, lms_service in sorted(config.lms.services.items()):
         seen = facts.services.get(service, ServiceFacts())
@@ -379,6 +409,7 @@ def diagnose(config: EnvironmentConfig, facts: DoctorFacts) -> list[Finding]:
     findings += [
         judge_secret(config, name, purpose, facts.secrets.get(name, False)) for name, purpose in secrets_needed(config)
     ]
+    findings.append(judge_database(config, facts.database, facts.database_key_manager))
     return findings
 
 

@@ -124,6 +124,12 @@ def _delete_ecs_service(world: LocalWorld) -> None:
     aws.client("ecs").delete_service(cluster="lms-staging", service="lms-staging-frontend", force=True)
 
 
+def _delete_database(world: LocalWorld) -> None:
+    rds = aws.client("rds")
+    rds.delete_db_instance(DBInstanceIdentifier="lms-staging-db-writer", SkipFinalSnapshot=True)
+    rds.delete_db_cluster(DBClusterIdentifier="lms-staging-db", SkipFinalSnapshot=True)
+
+
 @pytest.mark.parametrize(
     ("remove", "red_line"),
     [
@@ -149,8 +155,12 @@ def _delete_ecs_service(world: LocalWorld) -> None:
         ),
         (_delete_composite_alarm, "✗ frontend composite alarm tollgate-staging-frontend-service-unhealthy: not found"),
         (_delete_ecs_service, "✗ frontend ECS service lms-staging-frontend: not found (or not ACTIVE)"),
+        (
+            _delete_database,
+            "✗ database cluster lms-staging-db: not found — fix: correct lms.rds_cluster in staging.json",
+        ),
     ],
-    ids=["secret", "hook-parameter", "target-group", "test-listener", "composite-alarm", "ecs-service"],
+    ids=["secret", "hook-parameter", "target-group", "test-listener", "composite-alarm", "ecs-service", "database"],
 )
 def test_each_removed_piece_is_exactly_one_red_line(
     staging: LocalWorld, remove: Callable[[LocalWorld], None], red_line: str

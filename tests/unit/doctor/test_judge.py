@@ -16,6 +16,7 @@ from tollgate.doctor.judge import (
     diagnose,
     failures,
     judge_alarm_configuration,
+    judge_database,
     judge_deployment_group,
     judge_ecs_service,
     judge_hook,
@@ -207,3 +208,18 @@ def test_an_empty_account_is_red_everywhere_for_blue_green(staging: EnvironmentC
     findings = diagnose(staging, DoctorFacts(services={"backend": ServiceFacts(), "frontend": ServiceFacts()}))
     assert findings and not [f for f in findings if f.ok]
     assert len([f for f in findings if f.subject.startswith("hook ")]) == len(Hook)
+
+
+def test_the_database_must_be_restorable_with_the_key_the_config_grants(staging: EnvironmentConfig) -> None:
+    key = "arn:aws:kms:eu-west-1:222222222222:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    assert judge_database(staging, {"BackupRetentionPeriod": 7}, None).ok
+    assert judge_database(staging, None, None).message == "not found"
+    no_backups = judge_database(staging, {"BackupRetentionPeriod": 0}, None)
+    assert not no_backups.ok and "--backup-retention-period" in (no_backups.fix or "")
+    # An AWS-managed key needs no grant; a customer-managed one must be the configured key
+    encrypted = {"BackupRetentionPeriod": 7, "StorageEncrypted": True, "KmsKeyId": key}
+    assert judge_database(staging, encrypted, "AWS").ok
+    unconfigured = judge_database(staging, encrypted, "CUSTOMER")
+    assert not unconfigured.ok and unconfigured.fix == f"set lms.rds_kms_key_arn in staging.json to {key} and deploy"
+    granted = staging.model_copy(update={"lms": staging.lms.model_copy(update={"rds_kms_key_arn": key})})
+    assert judge_database(granted, encrypted, "CUSTOMER").ok
