@@ -8,6 +8,7 @@ with ``--live`` the real account, with the default credentials, read-only. Exit 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     config = environment_config(args.env)
     try:
         if args.live:
+            if os.environ.get("AWS_ENDPOINT_URL"):
+                raise CommandError("--live with AWS_ENDPOINT_URL set would not reach the real account; unset it")
             findings = check_live(config)
             where = f"the real account {config.account} ({config.region})"
         else:

@@ -203,3 +203,21 @@ def test_the_command_exits_1_with_one_red_line_per_removed_piece(
         "✗ secret tollgate/staging/synthetic-user",
     ]
     assert out[-1].endswith("checks, 2 to fix")
+
+
+def test_the_live_path_asks_lambda_for_each_hook_function(staging: LocalWorld) -> None:
+    # Given the live checks pointed at the embedded AWS (AWS_ENDPOINT_URL is set inside the world), which runs
+    # handlers in-process and so has no Lambda functions
+    findings = doctor.check_live(staging.config)
+    # Then everything the seed created is green, and each hook is red for its missing function (GetFunction)
+    red = failures(findings)
+    assert [f.subject for f in red] == [
+        f"hook {hook.value} (CodeDeployHook_tollgate-staging-{hook.value})" for hook in Hook
+    ]
+    assert {f.message for f in red} == {"the function does not exist"}
+
+
+def test_live_refuses_an_endpoint_override(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    assert main(["doctor", "--env", "staging", "--live"]) == 2
+    assert "AWS_ENDPOINT_URL" in capsys.readouterr().err
