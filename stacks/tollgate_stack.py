@@ -7,7 +7,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags, aws_lambda
 from constructs import Construct
 
-from lambdas.core.config import EnvironmentConfig
+from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.hooks.naming import hook_function_name
 from stacks.constructs.canary import CanaryController
 from stacks.constructs.dashboard import Dashboard
 from stacks.constructs.health import TollgateHealth
@@ -60,3 +61,13 @@ class TollgateStack(Stack):
                 value=alarms.service_unhealthy.alarm_name,
                 description=f"Composite alarm the {service_name} deployment group stops and rolls back on",
             )
+        # The hook functions the AppSpec names, under stable output keys the LMS pipeline can query
+        # (`<Hook>HookFunctionName`; the constructs' own outputs carry hashed keys). `tollgate doctor` checks them.
+        if config.deployment.strategy is not Strategy.ROLLING:
+            for hook in Hook:
+                CfnOutput(
+                    self,
+                    f"{hook.value}HookFunctionName",
+                    value=hook_function_name(config.name, hook),
+                    description=f"Function the AppSpec names for {hook.value}",
+                )

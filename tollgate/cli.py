@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "tollgate.commands.history",
     "tollgate.commands.show",
     "tollgate.commands.canary",
+    "tollgate.commands.doctor",
 )
 
 

@@ -117,6 +117,11 @@ class Lms(_Strict):
     production_listener_port: int = Field(gt=0, lt=65536)
     test_listener_port: int | None = Field(default=None, gt=0, lt=65536)
     rds_cluster: str = Field(min_length=1, max_length=63)
+    # The customer-managed KMS key the database is encrypted with, if any: the operator rollback's restore
+    # needs kms:CreateGrant/DescribeKey on it (through RDS only).
+    rds_kms_key_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+    )
     services: dict[ServiceName, LmsService] = Field(min_length=1)
 
     @property
@@ -319,6 +324,20 @@ class Records(_Strict):
     synthetics_failed_runs_to_alarm: int = Field(default=2, ge=1, le=10)
 
 
+# An IAM role or user of an account; `*` may stand for part of a name (ArnLike), never for the account.
+PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*-]{1,512}$"
+
+
+class Operators(_Strict):
+    """Who may put operator requests (rollback, approve/reject, canary promote/abort) on Tollgate's bus.
+
+    Tollgate's bus policy denies PutEvents of those detail types to every other principal (decision 0063).
+    ``None`` means the conventional role ``tollgate-<environment>-operator`` of the environment's account.
+    """
+
+    principal_arns: tuple[Annotated[str, Field(pattern=PRINCIPAL_ARN)], ...] | None = Field(default=None, min_length=1)
+
+
 class EnvironmentConfig(_Strict):
     name: Literal["development", "staging", "production"]
     account: str = Field(pattern=r"^\d{12}$")
@@ -338,6 +357,14 @@ class EnvironmentConfig(_Strict):
     secrets_key_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
     )
+    operators: Operators = Field(default_factory=Operators)
+
+    @property
+    def operator_principal_arns(self) -> tuple[str, ...]:
+        """The principals allowed to put operator requests (the conventional operator role unless configured)."""
+        if self.operators.principal_arns is not None:
+            return self.operators.principal_arns
+        return (f"arn:aws:iam::{self.account}:role/tollgate-{self.name}-operator",)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -428,6 +455,15 @@ class EnvironmentConfig(_Strict):
             raise ValueError(
                 "checks.request_timeout_seconds: must be shorter than hook_timeout_seconds minus safety_margin_ms"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _operators_are_of_this_account(self) -> EnvironmentConfig:
+        # The bus policy's deny exempts these principals by aws:PrincipalArn; another account's principal would
+        # also need an Allow on the bus, which Tollgate does not give, so naming one is a mistake.
+        for arn in self.operators.principal_arns or ():
+            if arn.split(":")[4] != self.account:
+                raise ValueError(f"operators.principal_arns: {arn} is not in this environment's account {self.account}")
         return self
 
     def service_for_deployment_group(self, deployment_group: str) -> str | None:

@@ -123,9 +123,21 @@ class OperatorRollbackPlan(_Frozen):
         return self.refusal is None and not self.request.dry_run
 
 
+# "-rollback-" and a minute's timestamp (%Y%m%d%H%M, 12 characters).
+ROLLBACK_SUFFIX_LENGTH = len("-rollback-") + 12
+
+
+def rollback_cluster_prefix(cluster: str) -> str:
+    """What every restored cluster's name starts with: the source's name cut to fit, then ``-rollback-``.
+
+    The operator function may create only clusters named so (its IAM grant is ``<prefix>*``): for a source name
+    longer than 41 characters the prefix is the *cut* name, which ``<cluster>-rollback-*`` would not match.
+    """
+    return f"{cluster[: RDS_IDENTIFIER_MAX - ROLLBACK_SUFFIX_LENGTH].rstrip('-')}-rollback-"
+
+
 def rollback_cluster_name(cluster: str, now: datetime) -> str:
-    suffix = f"-rollback-{now:%Y%m%d%H%M}"
-    return f"{cluster[: RDS_IDENTIFIER_MAX - len(suffix)].rstrip('-')}{suffix}"
+    return f"{rollback_cluster_prefix(cluster)}{now:%Y%m%d%H%M}"
 
 
 def plan_operator_rollback(

@@ -129,12 +129,8 @@ class TollgateFunction(Construct):
             "kms:GenerateDataKey* covers GenerateDataKey and GenerateDataKeyWithoutPlaintext, which SNS, SQS and "
             "DynamoDB call for this role; the resource is Tollgate's one key and kms:ViaService limits it to them.",
         )
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "Tollgate stays on python3.13 until a newer runtime is tested with its Powertools layer: the layer "
-            "parameter used is the python3.13 one; moving on is a change in stacks/constructs/shared.py.",
-        )
+        # No AwsSolutions-L1 acknowledgment: the runtime is python3.14, the newest CDK knows and the newest the
+        # Powertools layer is published for (stacks/powertools.py, decision 0061).
 
     def _grant(self, shared: SharedResources, config: EnvironmentConfig, access: Access) -> None:
         role = self.role

@@ -23,6 +23,7 @@ from lambdas.rollback.alarms import (
     alarm_name,
 )
 from lambdas.rollback.deployment_events import CODEDEPLOY_STATE_CHANGE, ECS_DEPLOYMENT_STATE_CHANGE
+from lambdas.rollback.operator import rollback_cluster_prefix
 from stacks.arns import arn, deployment_group_arns, ecs_service_arns
 from stacks.constructs.function import Access, TollgateFunction, add_rule
 from stacks.constructs.shared import SharedResources
@@ -268,10 +269,12 @@ class Rollback(Construct):
             },
             self.operator_function: {
                 "*": describe,
-                f"{rds}:cluster:{config.lms.rds_cluster}-rollback-*": "Restored clusters are new and named by the "
-                "time of the rollback; only clusters with the rollback prefix can be created and tagged.",
+                f"{rds}:cluster:{rollback_cluster_prefix(config.lms.rds_cluster)}*": "Restored clusters are new and "
+                "named by the time of the rollback; only clusters with the rollback prefix can be created and tagged.",
                 f"{rds}:subgrp:*": "The restore reuses the source cluster's subnet group, whose name is read at run "
                 "time from DescribeDBClusters.",
+                f"{rds}:cluster-pg:*": "The restore reuses the source cluster's parameter group, whose name is read "
+                "at run time from DescribeDBClusters.",
             },
         }
         for function, reasons in findings.items():
@@ -380,19 +383,45 @@ class Rollback(Construct):
         return statements
 
     def _database_statements(self) -> list[aws_iam.PolicyStatement]:
-        cluster = self._config.lms.rds_cluster
+        config = self._config
+        cluster = config.lms.rds_cluster
         source = self._arn("rds", "cluster", cluster, colon=True)
-        restored = self._arn("rds", "cluster", f"{cluster}-rollback-*", colon=True)
-        return [
+        # The restored cluster's name starts with the (possibly cut) source name: grant exactly that prefix.
+        restored = self._arn("rds", "cluster", f"{rollback_cluster_prefix(cluster)}*", colon=True)
+        statements = [
             aws_iam.PolicyStatement(actions=["rds:DescribeDBClusters"], resources=[source]),
-            # Restore reads the source and creates the new cluster (in the source's subnet group); it can
-            # neither modify nor delete the original: no such action is granted.
+            # Restore reads the source and creates the new cluster in the source's subnet group with the source's
+            # cluster parameter group (both names read at run time); it can neither modify nor delete the
+            # original: no such action is granted.
             aws_iam.PolicyStatement(
                 actions=["rds:RestoreDBClusterToPointInTime"],
-                resources=[source, restored, self._arn("rds", "subgrp", "*", colon=True)],
+                resources=[
+                    source,
+                    restored,
+                    self._arn("rds", "subgrp", "*", colon=True),
+                    self._arn("rds", "cluster-pg", "*", colon=True),
+                ],
             ),
             aws_iam.PolicyStatement(actions=["rds:AddTagsToResource"], resources=[restored]),
         ]
+        if config.lms.rds_kms_key_arn:
+            # A cluster encrypted with a customer-managed key: RDS creates a grant on it for the new cluster, on the
+            # caller's behalf (Aurora User Guide, "Authorizing use of a customer managed key":
+            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Overview.Encryption.Keys.html).
+            via_rds = {"kms:ViaService": f"rds.{config.region}.amazonaws.com"}
+            statements += [
+                aws_iam.PolicyStatement(
+                    actions=["kms:DescribeKey"],
+                    resources=[config.lms.rds_kms_key_arn],
+                    conditions={"StringEquals": via_rds},
+                ),
+                aws_iam.PolicyStatement(
+                    actions=["kms:CreateGrant"],
+                    resources=[config.lms.rds_kms_key_arn],
+                    conditions={"StringEquals": via_rds, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ]
+        return statements
 
     def _arn(self, service: str, resource: str, name: str, *, colon: bool) -> str:
         return arn(self, service, resource, name, colon=colon)

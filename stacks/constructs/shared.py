@@ -21,16 +21,22 @@ from aws_cdk import (
 from constructs import Construct
 
 from lambdas.core.config import EnvironmentConfig
+from lambdas.core.tollgate_events import OPERATOR_REQUESTS, DetailType
 from stacks.arns import queue_arn, tollgate_alarms_arn
 from stacks.nag import acknowledge
+from stacks.powertools import LAMBDA_RUNTIME, layer_parameter_name, powertools_version
 
 # What a service needs of the key to deliver into an encrypted topic or queue: a data key, and to read it back.
 SERVICE_KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
 
-# The public parameter AWS keeps pointing at the newest Powertools layer for a runtime and architecture;
-# resolving it at deploy time keeps synth offline and the layer current.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/{architecture}/{runtime}/latest"
-LAMBDA_RUNTIME = aws_lambda.Runtime.PYTHON_3_13
+__all__ = [
+    "LAMBDA_RUNTIME",
+    "OPERATOR_REQUEST_TYPES",
+    "SERVICE_KEY_ACTIONS",
+    "SharedFoundation",
+    "SharedResources",
+    "operator_requests_deny",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,36 @@ class SharedResources:
     state_table: aws_dynamodb.Table
     dead_letter_queue: aws_sqs.Queue
     powertools_layer: aws_lambda.ILayerVersion
+
+
+# The requests that make Tollgate act on an operator's word: restore a database or roll back, approve or reject a
+# production release, promote or abort a canary.
+OPERATOR_REQUEST_TYPES = tuple(sorted(d.value for d in (DetailType.OPERATOR_ROLLBACK_REQUESTED, *OPERATOR_REQUESTS)))
+
+
+def operator_requests_deny(event_bus: aws_events.IEventBus, config: EnvironmentConfig) -> aws_iam.PolicyStatement:
+    """The bus policy statement that makes operator requests the operators' alone (decision 0063).
+
+    In one account an Allow on the bus restricts nothing: a principal whose IAM policy allows events:PutEvents is
+    allowed whatever the bus policy says, since either policy's Allow suffices and only an explicit Deny in either
+    overrides (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
+    So the control is a Deny of events:PutEvents for the operator-request detail types to every principal whose
+    aws:PrincipalArn is not one of the configured operators. events:detail-type is a PutEvents condition key
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html, and the PutEvents example
+    policy https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html);
+    ForAnyValue makes one operator request among several entries enough to deny the call.
+    """
+    return aws_iam.PolicyStatement(
+        sid="OnlyOperatorsPutOperatorRequests",
+        effect=aws_iam.Effect.DENY,
+        principals=[aws_iam.AnyPrincipal()],
+        actions=["events:PutEvents"],
+        resources=[event_bus.event_bus_arn],
+        conditions={
+            "ForAnyValue:StringEquals": {"events:detail-type": list(OPERATOR_REQUEST_TYPES)},
+            "ArnNotLike": {"aws:PrincipalArn": list(config.operator_principal_arns)},
+        },
+    )
 
 
 class SharedFoundation(Construct):
@@ -81,6 +117,8 @@ class SharedFoundation(Construct):
         )
 
         event_bus = aws_events.EventBus(self, "EventBus", event_bus_name=f"tollgate-{config.name}")
+        # (CDK's CfnEventBusPolicy warns at synth that `principal` is deprecated; only `Statement` is used.)
+        event_bus.add_to_resource_policy(operator_requests_deny(event_bus, config))
         # Keep every Tollgate announcement for a while so it can be replayed after an outage.
         event_bus.archive(
             "Archive",
@@ -138,9 +176,12 @@ class SharedFoundation(Construct):
             self, "SlackWebhookSecret", config.alerts.slack_webhook_secret
         )
 
+        # The layer of the Powertools release requirements.txt pins (decision 0061), resolved at deploy time.
         layer_arn = aws_ssm.StringParameter.value_for_string_parameter(
             self,
-            POWERTOOLS_LAYER_PARAMETER.format(architecture=config.lambda_architecture, runtime=LAMBDA_RUNTIME.name),
+            layer_parameter_name(
+                architecture=config.lambda_architecture, version=powertools_version(), runtime=LAMBDA_RUNTIME
+            ),
         )
         powertools_layer = aws_lambda.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
 

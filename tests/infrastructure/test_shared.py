@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+import pytest
+from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Match, Template
 
-from lambdas.core.config import EnvironmentConfig
+from lambdas.core.config import ConfigError, EnvironmentConfig
 from stacks.constructs.shared import SharedResources
+from stacks.powertools import REQUIREMENTS, layer_parameter_name, pinned_powertools_version
+from stacks.tollgate_stack import TollgateStack
 
 
 def test_bus_topic_queue_and_tables_exist_once_each(bare_stack: Stack, shared_resources: SharedResources) -> None:
@@ -59,10 +62,62 @@ def test_tables_have_ttl_pitr_and_the_documented_keys(bare_stack: Stack, shared_
     )
 
 
-def test_powertools_layer_resolves_from_the_public_parameter_at_deploy_time(
+def test_powertools_layer_is_the_release_requirements_pins_resolved_at_deploy_time(
     bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig
 ) -> None:
-    # Then the layer ARN is an SSM parameter resolved by CloudFormation, not a synth-time lookup
+    # Given the Powertools release requirements.txt pins (what the tests run)
+    pinned = pinned_powertools_version(REQUIREMENTS.read_text(encoding="utf-8"))
+    # Then the layer ARN is that release's public SSM parameter for python3.14, resolved by CloudFormation
     parameters = Template.from_stack(bare_stack).to_json()["Parameters"]
     defaults = [p.get("Default") for p in parameters.values()]
-    assert f"/aws/service/powertools/python/{environment_config.lambda_architecture}/python3.13/latest" in defaults
+    arch = environment_config.lambda_architecture
+    assert f"/aws/service/powertools/python/{arch}/python3.14/{pinned}" in defaults
+    # And never the moving `latest` one
+    assert not [d for d in defaults if isinstance(d, str) and d.endswith("/latest")]
+
+
+def test_every_function_runs_python_3_14_with_the_pinned_layer(environment_config: EnvironmentConfig) -> None:
+    # Given a whole environment's stack
+    app = App(builtin_cloud_formation_validation=False)
+    stack = TollgateStack(
+        app, "Runtime", config=environment_config,
+        env=Environment(account=environment_config.account, region=environment_config.region),
+    )  # fmt: skip
+    template = Template.from_stack(stack).to_json()
+    layer_parameters = {
+        k for k, p in template["Parameters"].items() if "/aws/service/powertools/" in str(p.get("Default"))
+    }
+    functions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    # Then every function is on python3.14 and carries exactly the pinned layer parameter
+    assert functions
+    assert {f["Runtime"] for f in functions} == {"python3.14"}
+    assert all(f["Layers"] == [{"Ref": p} for p in layer_parameters] for f in functions)
+    assert len(layer_parameters) == 1
+
+
+def test_pinned_version_is_read_from_an_exact_pin_with_extras() -> None:
+    text = "boto3==1.0.0\n# the layer\naws-lambda-powertools[parser]==3.37.0  # tested\npydantic==2.0.0\n"
+    assert pinned_powertools_version(text) == "3.37.0"
+    assert pinned_powertools_version("aws-lambda-powertools==3.1.0") == "3.1.0"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("aws-lambda-powertools[parser]>=3.37.0", r"pinned as '>=3.37.0'.*'==X.Y.Z'"),
+        ("aws-lambda-powertools~=3.37", r"pinned as '~=3.37'"),
+        ("aws-lambda-powertools==3.*", r"pinned as '==3.\*'"),
+        ("aws-lambda-powertools", r"pinned as ''"),
+        ("boto3==1.0.0", r"no aws-lambda-powertools requirement"),
+    ],
+)
+def test_a_pin_that_is_not_one_exact_release_fails_synth_clearly(line: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        pinned_powertools_version(line)
+
+
+def test_the_layer_parameter_names_architecture_runtime_and_release() -> None:
+    assert (
+        layer_parameter_name(architecture="x86_64", version="3.37.0")
+        == "/aws/service/powertools/python/x86_64/python3.14/3.37.0"
+    )

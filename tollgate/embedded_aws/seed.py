@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from lambdas.core import appspec as core_appspec
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
+from lambdas.rollback.alarms import AlarmKind, alarm_name
 
 PREVIOUS_IMAGE_TAG = "v1.4.1"
 CURRENT_IMAGE_TAG = "v1.5.0"
@@ -399,6 +400,7 @@ def _seed_service(
     if blue_green and service.deployment_group and green_name:
         group_id = _create_deployment_group(
             seeder,
+            name,
             service,
             listeners,
             blue_name=service.target_groups.blue_name,
@@ -490,7 +492,14 @@ def _create_rule(seeder: _Seeder, listener_arn: str, url: str, *, priority: int,
 
 
 def _create_deployment_group(
-    seeder: _Seeder, service: LmsService, listeners: dict[str, str], *, blue_name: str, green_name: str, role_arn: str
+    seeder: _Seeder,
+    name: str,
+    service: LmsService,
+    listeners: dict[str, str],
+    *,
+    blue_name: str,
+    green_name: str,
+    role_arn: str,
 ) -> str:
     deployment = seeder.config.deployment
     ready_option: dict[str, Any] = {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
@@ -520,6 +529,13 @@ def _create_deployment_group(
         },
         loadBalancerInfo={"targetGroupPairInfoList": [route]},
         ecsServices=[{"serviceName": service.ecs_service, "clusterName": seeder.config.lms.ecs_cluster}],
+        # The second rollback path, as the LMS side must configure it (`tollgate doctor` checks it): CodeDeploy
+        # stops the deployment when Tollgate's composite alarm is in ALARM and rolls back on DEPLOYMENT_STOP_ON_ALARM.
+        alarmConfiguration={
+            "enabled": True,
+            "ignorePollAlarmFailure": False,
+            "alarms": [{"name": alarm_name(seeder.env, name, AlarmKind.SERVICE_UNHEALTHY)}],
+        },
         autoRollbackConfiguration={"enabled": True, "events": list(AUTO_ROLLBACK_EVENTS)},
     )["deploymentGroupId"]
     return group_id

@@ -1,0 +1,1 @@
+"""`tollgate doctor`: the LMS side Tollgate depends on, checked."""
