@@ -284,6 +284,7 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
 
 
 _API_METHODS = ("/api/chat.postMessage", "/api/chat.update", "/api/conversations.history")
+_KEPT_ON_UPDATE: tuple[str, ...] = ("metadata", "thread_ts", "channel")
 
 
 def channel_id_for(name: str) -> str:
@@ -308,7 +309,7 @@ def _update(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str
     for index, message in enumerate(state.messages):
         if message.ts == ts and message.channel_id == channel_id:
             # chat.update replaces what it is given; metadata and the thread stay with the message.
-            kept = {k: message.payload[k] for k in ("metadata", "thread_ts", "channel") if k in message.payload}
+            kept: dict[str, Any] = {k: message.payload[k] for k in _KEPT_ON_UPDATE if k in message.payload}
             new_payload: dict[str, Any] = {**kept, **{k: v for k, v in payload.items() if k != "ts"}}
             state.messages[index] = dataclasses.replace(
                 message, payload=new_payload, edits=(*message.edits, message.payload)
