@@ -228,10 +228,16 @@ class Alerts(_Strict):
     slack_webhook_secret: str = Field(min_length=1, description="Secrets Manager name; the value never enters code")
     # With a bot token each deployment is one living Slack message (docs/decisions/0100-living-slack-message.md).
     slack_bot_token_secret: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    # Buttons on the living message (Approve/Reject, Promote/Abort): Slack's signing secret (Secrets Manager name)
+    # and which Slack users act as which approver (docs/decisions/0101-slack-buttons.md). Needs the bot token.
+    slack_signing_secret: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    slack_approvers: dict[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")], str] = Field(default_factory=dict)
     routes: tuple[AlertRoute, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _bot_token_has_channel_ids(self) -> Alerts:
+        if self.slack_signing_secret and not self.slack_bot_token_secret:
+            raise ValueError("slack_signing_secret (buttons) needs slack_bot_token_secret (the living message)")
         if not self.slack_bot_token_secret:
             return self
         missing = sorted({r.slack_channel for r in self.routes if r.slack_channel and not r.slack_channel_id})
@@ -441,6 +447,13 @@ class EnvironmentConfig(_Strict):
         for flow_name in self.records.synthetics_flows or ():
             if flow_name not in self.checks.flows:
                 raise ValueError(f"records.synthetics_flows: unknown flow '{flow_name}'")
+        return self
+
+    @model_validator(mode="after")
+    def _slack_approvers_are_approvers(self) -> EnvironmentConfig:
+        unknown = sorted(set(self.alerts.slack_approvers.values()) - set(self.deployment.approvers))
+        if unknown:
+            raise ValueError(f"alerts.slack_approvers: {unknown} not in deployment.approvers")
         return self
 
     @model_validator(mode="after")
