@@ -79,6 +79,18 @@ _APPROVALS = {
     NotificationKind.APPROVAL_TIMED_OUT: "timed out",
 }
 _ALARM_KINDS = frozenset({NotificationKind.ALARM, NotificationKind.ROLLBACK_JOINED})
+_ACTED = {
+    NotificationKind.APPROVAL_GIVEN: "approved",
+    NotificationKind.APPROVAL_REJECTED: "rejected",
+    NotificationKind.CANARY_PROMOTED: "promoted",
+    NotificationKind.CANARY_ABORTED: "aborted",
+}
+ACTIONS_LIMIT = 10
+# Buttons (docs/decisions/0101-slack-buttons.md): action ids lambdas/slack_actions/interaction.py knows.
+BUTTON_ACTIONS = {
+    "approval": (("Approve", "tollgate_approve", "primary"), ("Reject", "tollgate_reject", "danger")),
+    "canary": (("Promote", "tollgate_promote", "primary"), ("Abort", "tollgate_abort", "danger")),
+}
 
 
 class Gate(BaseModel):
@@ -118,6 +130,8 @@ class DeploymentStatus(BaseModel):
     started_at: datetime | None = None
     updated_at: datetime | None = None
     console_url: str | None = None
+    # Who did what, when: approvals, rejections, promotions, aborts (from Slack or the CLI).
+    actions: tuple[str, ...] = ()
     seen: tuple[str, ...] = ()
 
     def to_json(self) -> str:
@@ -161,9 +175,12 @@ def apply(status: DeploymentStatus, notification: Notification) -> DeploymentSta
     elif kind in _ALARM_KINDS:
         update["alarms"] = _count_alarm(status.alarms, notification)
         phase, traffic = None, None
+    by = notification.evidence.get("by") or notification.evidence.get("approved_by")
     if kind in _APPROVALS:
-        by = notification.evidence.get("by") or notification.evidence.get("approved_by")
         update["approval"] = _APPROVALS[kind] + (f" by {by}" if by else "")
+    if by and kind in _ACTED:
+        done = f"{_ACTED[kind]} by {str(by)[:64]} at {when_text(notification.occurred_at)}"
+        update["actions"] = (*status.actions, done)[-ACTIONS_LIMIT:]
     if kind in _TERMINAL and (status.outcome is None or kind is NotificationKind.ROLLBACK_RESTORED):
         update["outcome"] = _TERMINAL[kind]
     finished = status.outcome is not None and kind not in _TERMINAL
@@ -188,8 +205,11 @@ def canary_numbers(evidence: dict[str, Any]) -> dict[str, Any]:
     return numbers
 
 
-def render(status: DeploymentStatus) -> SlackMessage:
-    """The living message: within Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks)."""
+def render(status: DeploymentStatus, *, buttons: bool = False) -> SlackMessage:
+    """The living message: within Block Kit's limits (https://docs.slack.dev/reference/block-kit/blocks).
+
+    With ``buttons`` (interactivity configured): Approve / Reject while an approval is awaited, Promote / Abort
+    while the canary runs."""
     link = status.console_url if status.console_url and len(status.console_url) <= 3000 else None
     what = " ".join(filter(None, (status.service or "deployment", status.version)))
     header = f"{_emoji(status)} {what} \u00b7 {status.environment}"
@@ -229,6 +249,26 @@ def render(status: DeploymentStatus) -> SlackMessage:
             for a in status.alarms[:ALARMS_LIMIT]
         ]
         blocks.append(_section("*Alarms*\n" + "\n".join(lines), link))
+    if status.actions:
+        blocks.append(_section("*Actions*\n" + "\n".join(f"\u2022 {escape_mrkdwn(a)}" for a in status.actions), link))
+    offered = button_set(status) if buttons else None
+    if offered:
+        value = json.dumps({"deployment_id": status.deployment_id, "service": status.service})[:2000]
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": label},
+                        "action_id": action_id,
+                        "value": value,
+                        "style": style,
+                    }
+                    for label, action_id, style in BUTTON_ACTIONS[offered]
+                ],
+            }
+        )
     blocks.append(
         {
             "type": "context",
@@ -245,6 +285,17 @@ def render(status: DeploymentStatus) -> SlackMessage:
     state = f"{status.phase}" + (f" \u2013 {status.outcome}" if status.outcome else "")
     fallback = f"{_emoji(status)} {escape_mrkdwn(what)} in {status.environment} ({status.deployment_id}): {state}"
     return SlackMessage(text=fit_text(fallback, FALLBACK_TEXT_LIMIT), blocks=blocks[:BLOCKS_LIMIT])
+
+
+def button_set(status: DeploymentStatus) -> str | None:
+    """Which buttons the message offers now: ``approval``, ``canary`` or none (finished, or nothing to decide)."""
+    if status.outcome is not None:
+        return None
+    if status.approval == "waiting":
+        return "approval"
+    if status.phase.startswith("Canary at") or status.phase == "Canary":
+        return "canary"
+    return None
 
 
 def metadata(status: DeploymentStatus) -> dict[str, Any]:

@@ -166,6 +166,7 @@ class _Run:
         self, notification: Notification, ports: NotifierPorts, budget: Budget, config: EnvironmentConfig
     ) -> None:
         self._config = config
+        self._buttons = bool(config.alerts.slack_signing_secret)
         self._notification = notification
         self._ports = ports
         self._budget = budget
@@ -321,7 +322,7 @@ class _Run:
             status = apply_status(before, notification)
             if record is not None and record.ts is not None:
                 if status == before or living.save(record, status.to_json(), now=clock.now()):
-                    sender.update(record.channel or channel, record.ts, render_status(status))
+                    sender.update(record.channel or channel, record.ts, render_status(status, buttons=self._buttons))
                     return record.ts
                 continue  # another event saved first: apply to its status
             creation = living.claim_creation(
@@ -344,9 +345,11 @@ class _Run:
                     channel, event_type=METADATA_EVENT_TYPE, deployment_id=deployment_id, oldest=max(0.0, since)
                 )
                 if ts is not None:
-                    sender.update(channel, ts, render_status(status))
+                    sender.update(channel, ts, render_status(status, buttons=self._buttons))
             if ts is None:
-                ts = sender.post_message(channel, render_status(status), metadata=living_metadata(status))
+                ts = sender.post_message(
+                    channel, render_status(status, buttons=self._buttons), metadata=living_metadata(status)
+                )
             try:
                 living.created(creation, ts=ts, status=status.to_json(), now=clock.now())
             except StateTableError:
