@@ -84,6 +84,7 @@ class _State:
     failures: _Failures = field(default_factory=_Failures)
     ts_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     channels: dict[str, str] = field(default_factory=dict)  # ID -> name
+    responses: list[dict[str, Any]] = field(default_factory=list)  # what was posted to a click's response_url
 
 
 def block_kit_problems(payload: dict[str, Any]) -> list[str]:
@@ -155,6 +156,15 @@ class SlackReceiver:
         """What TOLLGATE_SLACK_API_URL is set to for chat.postMessage."""
         return f"{self.base_url}/api"
 
+    def response_url(self, click_id: str = "1") -> str:
+        """A click's ``response_url`` (ephemeral replies to the clicker land in ``responses``)."""
+        return f"{self.base_url}/actions/{click_id}"
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        with self._state.lock:
+            return list(self._state.responses)
+
     def webhook_url(self, channel: str) -> str:
         return f"{self.base_url}/webhook/{channel.lstrip('#')}"
 
@@ -222,6 +232,10 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
                 payload = self._parse(raw)
                 if self.path.startswith("/webhook/"):
                     self._webhook(payload)
+                elif self.path.startswith("/actions/") and isinstance(payload, dict):
+                    state.responses.append(payload)
+                    state.requests.append((self.path, 200))
+                    self._answer(200, b"ok")
                 elif self.path in _API_METHODS:
                     state.requests.append((self.path, 200))
                     self._json(self._api(self.path, payload))
