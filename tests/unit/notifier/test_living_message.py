@@ -240,3 +240,18 @@ def test_slack_failing_the_update_never_stops_the_email() -> None:
     except Exception as error:
         assert "channel_not_found" in str(error)
     assert [r for _, r in world.email.sent] == [("lms-team@example.com",)]
+
+
+def test_the_message_says_who_approved_and_promoted_and_when() -> None:
+    waiting = _event(40, NotificationKind.APPROVAL_NEEDED, severity=Severity.WARNING, evidence={})
+    given = _event(41, NotificationKind.APPROVAL_GIVEN, evidence={"by": "release-manager"})
+    promoted = _event(42, NotificationKind.CANARY_PROMOTED, evidence={"by": "lms-lead", "step_percent": 10})
+    status = new_status(waiting)
+    for event in (waiting, given, promoted):
+        status = apply(status, event)
+    assert status.approval == "approved by release-manager"
+    assert status.actions == (
+        "approved by release-manager at 2026-03-10 09:28:21 UTC",
+        "promoted by lms-lead at 2026-03-10 09:28:22 UTC",
+    )
+    assert "promoted by lms-lead" in str(render(status).blocks)
