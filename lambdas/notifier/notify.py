@@ -325,6 +325,7 @@ class _Run:
                     sender.update(record.channel or channel, record.ts, render_status(status, buttons=self._buttons))
                     return record.ts
                 continue  # another event saved first: apply to its status
+            first_claim = record.claimed_at if record is not None else None
             creation = living.claim_creation(
                 deployment_id,
                 channel,
@@ -332,6 +333,7 @@ class _Run:
                 owner=self._budget.owner,
                 now=clock.now(),
                 lease=self._budget.lease,
+                claimed_at=first_claim,
             )
             if creation.outcome is CreationOutcome.EXISTS:
                 continue

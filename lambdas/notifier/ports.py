@@ -126,8 +126,19 @@ class LivingMessages(Protocol):
     def get(self, deployment_id: str) -> LivingRecord | None: ...
 
     def claim_creation(
-        self, deployment_id: str, channel: str, status: str, *, owner: str, now: datetime, lease: timedelta
-    ) -> CreationClaim: ...
+        self,
+        deployment_id: str,
+        channel: str,
+        status: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        claimed_at: float | None = None,
+    ) -> CreationClaim:
+        """``claimed_at`` (epoch seconds) is kept from the first claim when taking over: the history lookup starts
+        there, so a chain of creators that died still finds the first one's message."""
+        ...
 
     def created(self, claim: CreationClaim, *, ts: str, status: str, now: datetime) -> None: ...
 

@@ -28,7 +28,15 @@ class StateTableLivingMessages:
         return _record(deployment_id, item) if item else None
 
     def claim_creation(
-        self, deployment_id: str, channel: str, status: str, *, owner: str, now: datetime, lease: timedelta
+        self,
+        deployment_id: str,
+        channel: str,
+        status: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        claimed_at: float | None = None,
     ) -> CreationClaim:
         claim = self._table.claim(
             key(LIVING_KIND, deployment_id, LIVING_RECORD),
@@ -36,7 +44,11 @@ class StateTableLivingMessages:
             lease=lease,
             now=now,
             retain=timedelta(days=LIVING_RECORD_DAYS),
-            attributes={"channel": channel, "status_json": status, "claimed_at": f"{now.timestamp():.3f}"},
+            attributes={
+                "channel": channel,
+                "status_json": status,
+                "claimed_at": f"{claimed_at or now.timestamp():.3f}",
+            },
         )
         previous = _record(deployment_id, claim.previous) if claim.previous else None
         if claim.state is ClaimState.DONE:

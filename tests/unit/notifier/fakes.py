@@ -222,7 +222,15 @@ class FakeLiving:
         return _record(deployment_id, item) if item else None
 
     def claim_creation(
-        self, deployment_id: str, channel: str, status: str, *, owner: str, now: datetime, lease: timedelta
+        self,
+        deployment_id: str,
+        channel: str,
+        status: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        claimed_at: float | None = None,
     ) -> CreationClaim:
         self._check("claim_creation")
         item = self.records.get(deployment_id)
@@ -231,7 +239,7 @@ class FakeLiving:
             return CreationClaim(CreationOutcome.EXISTS, deployment_id, owner, previous)
         if item is not None and item.lease_until is not None and item.lease_until >= now:
             return CreationClaim(CreationOutcome.HELD, deployment_id, owner, previous)
-        attributes = {"channel": channel, "status_json": status, "claimed_at": f"{now.timestamp():.3f}"}
+        attributes = {"channel": channel, "status_json": status, "claimed_at": f"{claimed_at or now.timestamp():.3f}"}
         self.records[deployment_id] = _Living(owner, now + lease, attributes)
         outcome = CreationOutcome.WON if item is None else CreationOutcome.TAKEN_OVER
         return CreationClaim(outcome, deployment_id, owner, previous)
