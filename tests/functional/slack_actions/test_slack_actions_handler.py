@@ -10,11 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.canary import request_handler
 from lambdas.core import settings as settings_module
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.core.settings import settings
 from lambdas.slack_actions.handler import handler
 from tests.unit.notifier.factories import with_bot_token
+from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.context import LocalLambdaContext
 from tollgate.local.slack_clicks import LOCAL_SIGNING_SECRET, signed_click
 from tollgate.local.slack_receiver import SlackReceiver
@@ -37,6 +39,8 @@ def world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="all", EventBusName="tollgate-production", EventPattern=json.dumps({"source": ["tollgate"]}))
     events.put_targets(Rule="all", EventBusName="tollgate-production", Targets=[{"Id": "q", "Arn": arn}])
+    tables = create_tollgate_tables(boto3.client("dynamodb"))
+    monkeypatch.setenv("TOLLGATE_STATE_TABLE", tables["state"])
     monkeypatch.setenv("TOLLGATE_ENVIRONMENT", "production")
     monkeypatch.setenv("TOLLGATE_EVENT_BUS", "tollgate-production")
     settings.cache_clear()
@@ -46,7 +50,11 @@ def world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
 
 
 def _on_the_bus(queue: str) -> list[dict[str, Any]]:
-    messages = boto3.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    """What reached Tollgate's bus since the last look (read and removed from the rule's queue)."""
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     return [json.loads(m["Body"]) for m in messages]
 
 
@@ -91,3 +99,20 @@ def test_an_unknown_user_is_refused_and_the_refusal_is_on_the_bus(world: dict[st
     assert refusal["detail-type"] == "Approval Refused"
     assert refusal["detail"]["evidence"]["slack_user"] == "U0STRANGER"
     assert "may not promote" in receiver.responses[0]["text"]
+
+
+def test_a_double_click_is_one_approval_carried_out_by_the_request_function(world: dict[str, Any]) -> None:
+    # Given the release manager clicking Approve twice (Slack delivers both)
+    for _ in range(2):
+        click = signed_click("tollgate_approve", deployment_id="d-PROD0001", service="backend", user_id=RELEASE_MANAGER)
+        assert handler(click, LocalLambdaContext("slack-actions"))["statusCode"] == 200
+    requests = _on_the_bus(world["queue"])
+    assert [r["detail-type"] for r in requests] == ["Approve Requested"] * 2
+    # When the request function (the CLI's path) handles both requests from the bus
+    outcomes = [request_handler.handler(r, LocalLambdaContext("requests"))["decision"] for r in requests]
+    # Then one approval is recorded and announced; the second click changes nothing
+    assert outcomes == ["recorded", "already"]
+    announced = [e for e in _on_the_bus(world["queue"]) if e["detail-type"] == "Approval Given"]
+    assert [(e["detail"]["deployment_id"], e["detail"]["evidence"]["by"]) for e in announced] == [
+        ("d-PROD0001", "release-manager")
+    ]
