@@ -6,6 +6,9 @@ Each delivery is a lease in the ledger: claim -> send -> record the outcome (doc
 - Email is at least once: an abandoned claim is sent again, and a ledger that cannot be written does
   not stop the email.
 - A failure of one delivery never stops another; the ledger failing is never a reason to post twice.
+- With a bot token, a deployment's event updates its one living message (``_living``): the update at least
+  once (``chat.update`` is idempotent), the thread reply at most once, the message's creation once
+  (docs/decisions/0100-living-slack-message.md).
 Failed deliveries are given back and ``NotificationDeliveryError`` is raised, so Lambda retries the event.
 """
 
