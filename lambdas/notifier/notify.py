@@ -147,7 +147,8 @@ def notify(
     return NotifyResult("notified", reason, describe_notification, outcomes)
 
 
-_SAVE_ATTEMPTS = 5
+_SAVE_ATTEMPTS = 8  # conditional writes lost to concurrent events, or waits for the message being created
+_HELD_WAIT_SECONDS = 0.5
 
 
 class _CreationHeldError(Exception):
@@ -341,6 +342,10 @@ class _Run:
             if creation.outcome is CreationOutcome.EXISTS:
                 continue
             if creation.outcome is CreationOutcome.HELD:
+                # Another invocation is posting it now (START and the first verdict arrive together): wait a little.
+                if clock.monotonic() + _HELD_WAIT_SECONDS < self._budget.deadline:
+                    clock.sleep(_HELD_WAIT_SECONDS)
+                    continue
                 raise _CreationHeldError("another invocation is creating the deployment's message; to be retried")
             ts: str | None = None
             if creation.outcome is CreationOutcome.TAKEN_OVER:
@@ -361,7 +366,9 @@ class _Run:
                 # Posted, not recorded: the next event takes the lease over and finds the message by its metadata.
                 logger.warning("could not record the living message", extra={"deployment_id": deployment_id})
             return ts
-        raise StateTableError(f"living message of {deployment_id}: {_SAVE_ATTEMPTS} concurrent updates; to be retried")
+        raise _CreationHeldError(
+            f"living message of {deployment_id}: still busy after {_SAVE_ATTEMPTS} tries; to be retried"
+        )
 
     def _slack_sender(self) -> SlackSender:
         if self._sender is None:

@@ -23,6 +23,9 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None) -> NotifierPorts:
     """Cheap to build per event: the adapters hold no client (``lambdas.core.aws`` caches those, and local

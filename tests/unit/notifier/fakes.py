@@ -19,6 +19,8 @@ from lambdas.notifier.slack_message import SlackMessage
 class FakeClock:
     moment: datetime = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
     ticks: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+    on_sleep: Callable[[], None] | None = None
 
     def now(self) -> datetime:
         return self.moment
@@ -29,6 +31,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
         self.ticks += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep()
 
 
 @dataclass

@@ -255,3 +255,39 @@ def test_the_message_says_who_approved_and_promoted_and_when() -> None:
         "promoted by lms-lead at 2026-03-10 09:28:22 UTC",
     )
     assert "promoted by lms-lead" in str(render(status).blocks)
+
+
+def _held_by_another(world: FakeWorld) -> None:
+    """Another invocation claimed the message's creation a moment ago and is posting it."""
+    world.living.claim_creation(
+        "d-STAGING01", STAGING_CHANNEL, "", owner="other", now=world.clock.now(), lease=timedelta(seconds=60)
+    )
+
+
+def test_an_event_arriving_while_the_message_is_being_created_waits_for_it_then_updates() -> None:
+    world = FakeWorld()
+    events = healthy_release()
+    _held_by_another(world)
+
+    def the_other_one_posts() -> None:
+        ts = world.slack.post_message(STAGING_CHANNEL, render(apply(new_status(events[0]), events[0])))
+        record = world.living.records["d-STAGING01"]  # the other owner completes its lease
+        record.done, record.lease_until = True, None
+        record.attributes.update({"ts": ts, "status_json": apply(new_status(events[0]), events[0]).to_json()})
+        record.attributes["version"] = "1"
+
+    world.clock.on_sleep = the_other_one_posts
+    assert _run(world, events[1]).decision == "notified"
+    [parent] = world.slack.top_level(STAGING_CHANNEL)
+    assert (len(world.clock.slept), len(parent.edits)) == (1, 1)
+
+
+def test_a_creation_held_for_good_fails_the_delivery_for_lambdas_retry_without_posting() -> None:
+    world = FakeWorld()
+    _held_by_another(world)
+    try:
+        _run(world, healthy_release()[1])
+    except Exception as error:
+        assert "still busy" in str(error)
+    assert world.slack.posted == []
+    assert world.clock.slept
