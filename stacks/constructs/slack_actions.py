@@ -19,6 +19,7 @@ from stacks.constructs.shared import SharedResources
 SLACK_ACTIONS_HANDLER = "lambdas.slack_actions.handler.handler"
 # Slack waits three seconds for the answer; the function does one PutEvents and one short reply.
 SLACK_ACTIONS_TIMEOUT = Duration.seconds(5)
+SLACK_ACTIONS_CONCURRENCY = 5
 SLACK_ACTIONS_ACCESS = Access(
     announces=(
         DetailType.APPROVE_REQUESTED,
@@ -53,4 +54,9 @@ class SlackActions(Construct):
             self, "SigningSecret", config.alerts.slack_signing_secret
         ).grant_read(function)
         self.url = function.add_function_url(auth_type=aws_lambda.FunctionUrlAuthType.NONE)
+        # As the ledger's GitHub webhook: bound what a flood of unsigned requests can cost (each is refused in
+        # milliseconds); people click a few buttons a day.
+        function_resource = function.node.default_child
+        if isinstance(function_resource, aws_lambda.CfnFunction):
+            function_resource.reserved_concurrent_executions = SLACK_ACTIONS_CONCURRENCY
         CfnOutput(self, "InteractivityUrl", value=self.url.url, description="Slack app: Interactivity Request URL")

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from lambdas.core.config import EnvironmentConfig
 from stacks.constructs.shared import SharedResources
-from stacks.constructs.slack_actions import SLACK_ACTIONS_HANDLER, SlackActions
+from stacks.constructs.slack_actions import SLACK_ACTIONS_CONCURRENCY, SLACK_ACTIONS_HANDLER, SlackActions
 from tests.unit.notifier.factories import with_bot_token
 
 SIGNING_SECRET = "tollgate/production/slack-signing-secret"
@@ -32,7 +32,10 @@ def _statements(template: Template) -> list[dict[str, Any]]:
 
 
 def test_one_function_behind_a_function_url_slack_can_reach(template: Template) -> None:
-    template.has_resource_properties("AWS::Lambda::Function", {"Handler": SLACK_ACTIONS_HANDLER, "Timeout": 5})
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": SLACK_ACTIONS_HANDLER, "Timeout": 5, "ReservedConcurrentExecutions": SLACK_ACTIONS_CONCURRENCY},
+    )
     # Slack cannot sign with IAM: the function checks Slack's signature itself (401 otherwise)
     template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
     assert any("InteractivityUrl" in name for name in template.find_outputs("*"))
