@@ -326,8 +326,7 @@ class _Run:
             status = apply_status(before, notification)
             if record is not None and record.ts is not None:
                 if status == before or living.save(record, status.to_json(), now=clock.now()):
-                    sender.update(record.channel or channel, record.ts, render_status(status, buttons=self._buttons))
-                    return record.ts
+                    return self._show(sender, record.channel or channel, record.ts, status)
                 continue  # another event saved first: apply to its status
             first_claim = record.claimed_at if record is not None else None
             creation = living.claim_creation(
@@ -369,6 +368,24 @@ class _Run:
         raise _CreationHeldError(
             f"living message of {deployment_id}: still busy after {_SAVE_ATTEMPTS} tries; to be retried"
         )
+
+    def _show(self, sender: SlackWebApi, channel: str, ts: str, status: DeploymentStatus) -> str:
+        """Update the message; one a person deleted (``message_not_found``) is posted again and the record moved."""
+        message = render_status(status, buttons=self._buttons)
+        try:
+            sender.update(channel, ts, message)
+        except SlackDeliveryError as error:
+            if "message_not_found" not in str(error):
+                raise
+            logger.warning("the living message was deleted; posting it again", extra={"ts": ts})
+            new_ts = sender.post_message(channel, message, metadata=living_metadata(status))
+            deployment_id = status.deployment_id
+            if not self._ports.living.repoint(deployment_id, old_ts=ts, ts=new_ts, now=self._ports.clock.now()):
+                logger.warning(
+                    "another event re-posted the deleted message too", extra={"deployment_id": deployment_id}
+                )
+            return new_ts
+        return ts
 
     def _slack_sender(self) -> SlackSender:
         if self._sender is None:

@@ -142,6 +142,10 @@ class LivingMessages(Protocol):
 
     def created(self, claim: CreationClaim, *, ts: str, status: str, now: datetime) -> None: ...
 
+    def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
+        """Point the record at a new message (the old one was deleted); False when it no longer names ``old_ts``."""
+        ...
+
     def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
         """Write ``status`` if the record is still at ``record.version``; False when another event got there first."""
         ...

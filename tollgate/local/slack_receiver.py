@@ -194,6 +194,11 @@ class SlackReceiver:
         with self._state.lock:
             return list(self._state.messages)
 
+    def delete(self, ts: str) -> None:
+        """A person deleting a message (chat.update then answers message_not_found)."""
+        with self._state.lock:
+            self._state.messages[:] = [m for m in self._state.messages if m.ts != ts]
+
     def top_level(self, channel: str) -> list[ReceivedSlackMessage]:
         """Messages in the channel itself (not thread replies), by name."""
         return [m for m in self.messages if m.channel == channel and not m.thread_ts]

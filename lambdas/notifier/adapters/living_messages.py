@@ -66,6 +66,13 @@ class StateTableLivingMessages:
             attributes={"ts": ts, "status_json": status, "version": "1"},
         )
 
+    def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
+        return self._table.update_if(
+            key(LIVING_KIND, deployment_id, LIVING_RECORD),
+            {"ts": ts, "reposted_at": now.isoformat()},
+            expected={"ts": old_ts},
+        )
+
     def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
         return self._table.update_if(
             key(LIVING_KIND, record.deployment_id, LIVING_RECORD),

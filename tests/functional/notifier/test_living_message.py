@@ -171,3 +171,22 @@ def test_production_alerts_still_go_to_the_alert_channel_as_well(
     [living] = receiver.top_level("#lms-releases")
     assert "Stopped" in str(living.payload["blocks"])
     assert len(notifier_world.emails()) == 1
+
+
+def test_a_living_message_someone_deleted_is_posted_again_and_the_record_follows(
+    notifier_world: NotifierWorld, load_event: Any
+) -> None:
+    notifier_world.use_environment("staging", bot_token=True)
+    events = healthy_staging_release(load_event)
+    _replay(events[:2])
+    receiver = notifier_world.receiver
+    [first] = receiver.top_level("#lms-staging-deploys")
+    receiver.delete(first.ts)
+    # When the next events come, chat.update answers message_not_found
+    results = _replay(events[2:])
+    # Then the message is posted again once, updated from then on, and the record names it
+    assert [r["decision"] for r in results] == ["notified"] * (len(events) - 2)
+    [again] = receiver.top_level("#lms-staging-deploys")
+    assert again.ts != first.ts and again.updates == len(events) - 3
+    record = notifier_world.living_record(DEPLOYMENT)
+    assert record is not None and record["ts"]["S"] == again.ts

@@ -9,6 +9,7 @@ from typing import Any
 
 from lambdas.core.errors import StateTableError
 from lambdas.notifier.email_message import EmailMessage
+from lambdas.notifier.errors import SlackDeliveryError
 from lambdas.notifier.living_message import DeploymentStatus
 from lambdas.notifier.notify import NotifierPorts
 from lambdas.notifier.ports import ClaimOutcome, CreationClaim, CreationOutcome, DeliveryClaim, LivingRecord
@@ -160,7 +161,9 @@ class FakeSlack:
         answer = self.update_answers.pop(0) if self.update_answers else None
         if answer is not None:
             raise answer
-        target = next(p for p in self.posted if p.ts == ts and p.channel == channel)
+        target = next((p for p in self.posted if p.ts == ts and p.channel == channel), None)
+        if target is None:
+            raise SlackDeliveryError("chat.update failed: message_not_found")
         target.edits.append(target.message)
         target.message = message
 
@@ -258,6 +261,14 @@ class FakeLiving:
         if item.owner == claim.owner:
             item.done, item.lease_until = True, None
             item.attributes.update({"ts": ts, "status_json": status, "version": "1"})
+
+    def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
+        self._check("repoint")
+        item = self.records[deployment_id]
+        if item.attributes.get("ts") != old_ts:
+            return False
+        item.attributes["ts"] = ts
+        return True
 
     def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
         self._check("save")
