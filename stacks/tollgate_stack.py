@@ -17,6 +17,7 @@ from stacks.constructs.ledger import Ledger
 from stacks.constructs.notifier import Notifier
 from stacks.constructs.rollback import Rollback
 from stacks.constructs.shared import SharedFoundation
+from stacks.constructs.slack_actions import SlackActions
 from stacks.constructs.synthetics import Synthetics
 
 
@@ -35,6 +36,8 @@ class TollgateStack(Stack):
         DeploymentHooks(self, "DeploymentHooks", shared=self.shared, config=config)
         rollback = Rollback(self, "Rollback", shared=self.shared, config=config)
         Notifier(self, "Notifier", shared=self.shared, config=config)
+        if config.alerts.slack_signing_secret:
+            SlackActions(self, "SlackActions", shared=self.shared, config=config)
         self.ledger = Ledger(self, "Ledger", shared=self.shared, config=config)
         self.synthetics = Synthetics(self, "Synthetics", shared=self.shared, config=config)
         self.canary = CanaryController(self, "Canary", shared=self.shared, config=config)

@@ -215,19 +215,59 @@ class AlertRoute(_Strict):
 
     severities: tuple[Severity, ...] = Field(min_length=1)
     slack_channel: str | None = Field(default=None, pattern=r"^#[a-z0-9_-]{1,80}$")
+    # The channel's ID, for the Web API (bot token): chat.update and conversations.history take an ID, not a
+    # name (https://docs.slack.dev/reference/methods/chat.update/). Webhooks post to their own channel.
+    slack_channel_id: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{8,20}$")
     emails: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _has_a_destination(self) -> AlertRoute:
         if not self.slack_channel and not self.emails:
             raise ValueError("a route needs a slack_channel or emails")
+        if self.slack_channel_id and not self.slack_channel:
+            raise ValueError("a route with a slack_channel_id needs its slack_channel (the name people read)")
         return self
 
 
 class Alerts(_Strict):
     slack_webhook_secret: str = Field(min_length=1, description="Secrets Manager name; the value never enters code")
-    slack_bot_token_secret: str | None = None
+    # With a bot token each deployment is one living Slack message (docs/decisions/0100-living-slack-message.md).
+    slack_bot_token_secret: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    # Buttons on the living message (Approve/Reject, Promote/Abort): Slack's signing secret (Secrets Manager name)
+    # and which Slack users act as which approver (docs/decisions/0101-slack-buttons.md). Needs the bot token.
+    slack_signing_secret: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    slack_approvers: dict[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")], str] = Field(default_factory=dict)
     routes: tuple[AlertRoute, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bot_token_has_channel_ids(self) -> Alerts:
+        if self.slack_signing_secret and not self.slack_bot_token_secret:
+            raise ValueError("slack_signing_secret (buttons) needs slack_bot_token_secret (the living message)")
+        if not self.slack_bot_token_secret:
+            return self
+        missing = sorted({r.slack_channel for r in self.routes if r.slack_channel and not r.slack_channel_id})
+        if missing:
+            raise ValueError(f"slack_bot_token_secret is set: every Slack route needs its slack_channel_id ({missing})")
+        ids: dict[str, str] = {}
+        for route in self.routes:
+            if not (route.slack_channel and route.slack_channel_id):
+                continue
+            if ids.setdefault(route.slack_channel, route.slack_channel_id) != route.slack_channel_id:
+                raise ValueError(f"{route.slack_channel} is given two different slack_channel_id values")
+        if self.living_route() is None:
+            raise ValueError(
+                "slack_bot_token_secret is set: no route hears 'info' in a Slack channel (the living message)"
+            )
+        return self
+
+    def living_route(self) -> AlertRoute | None:
+        """The route whose channel carries each deployment's living message: the first Slack route hearing info."""
+        return next((r for r in self.routes if Severity.INFO in r.severities and r.slack_channel), None)
+
+    def channel_id(self, channel: str) -> str | None:
+        return next(
+            (r.slack_channel_id for r in self.routes if r.slack_channel == channel and r.slack_channel_id), None
+        )
 
 
 class ChangeFreeze(_Strict):
@@ -434,6 +474,13 @@ class EnvironmentConfig(_Strict):
         for flow_name in self.records.synthetics_flows or ():
             if flow_name not in self.checks.flows:
                 raise ValueError(f"records.synthetics_flows: unknown flow '{flow_name}'")
+        return self
+
+    @model_validator(mode="after")
+    def _slack_approvers_are_approvers(self) -> EnvironmentConfig:
+        unknown = sorted(set(self.alerts.slack_approvers.values()) - set(self.deployment.approvers))
+        if unknown:
+            raise ValueError(f"alerts.slack_approvers: {unknown} not in deployment.approvers")
         return self
 
     @model_validator(mode="after")

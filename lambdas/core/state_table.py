@@ -268,3 +268,33 @@ class StateTable:
             raise self._fail(f"give back {claim.key.pk}", error) from error
         except BotoCoreError as error:
             raise self._fail(f"give back {claim.key.pk}", error) from error
+
+    def update_if(self, state_key: StateKey, attributes: Mapping[str, str], *, expected: Mapping[str, str]) -> bool:
+        """Set ``attributes`` on a done record whose ``expected`` attributes still hold (optimistic concurrency);
+        False when they do not (another writer got there first) or the record is not done."""
+        values = _attribute_values(attributes)
+        wanted = _attribute_values(expected)
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        names.update({f"#e{i}": name for i, name in enumerate(wanted)})
+        sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
+        checks = " AND ".join(["#status = :done", *(f"#e{i} = :e{i}" for i in range(len(wanted)))])
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=state_key.dynamodb(),
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression=checks,
+                ExpressionAttributeNames={"#status": "status", **names},
+                ExpressionAttributeValues={
+                    ":done": {"S": DONE},
+                    **{f":a{i}": value for i, value in enumerate(values.values())},
+                    **{f":e{i}": value for i, value in enumerate(wanted.values())},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == CONDITION_FAILED:
+                return False
+            raise self._fail(f"update {state_key.pk}", error) from error
+        except BotoCoreError as error:
+            raise self._fail(f"update {state_key.pk}", error) from error
+        return True

@@ -96,6 +96,8 @@ class IgnoredEvent(BaseModel):
 class DeliveryChannel(StrEnum):
     SLACK = "slack"
     EMAIL = "email"
+    # The deployment's living message (bot token): posted once, updated in place, details in its thread.
+    SLACK_LIVING = "slack_living"
 
 
 class Delivery(BaseModel):
@@ -105,6 +107,8 @@ class Delivery(BaseModel):
 
     channel: DeliveryChannel
     to: tuple[str, ...] = Field(min_length=1)
+    # Living message only: the thread reply also shows in the channel (an alert routed to that channel).
+    broadcast: bool = False
 
     @property
     def key(self) -> str:

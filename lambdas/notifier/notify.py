@@ -6,6 +6,9 @@ Each delivery is a lease in the ledger: claim -> send -> record the outcome (doc
 - Email is at least once: an abandoned claim is sent again, and a ledger that cannot be written does
   not stop the email.
 - A failure of one delivery never stops another; the ledger failing is never a reason to post twice.
+- With a bot token, a deployment's event updates its one living message (``_living``): the update at least
+  once (``chat.update`` is idempotent), the thread reply at most once, the message's creation once
+  (docs/decisions/0100-living-slack-message.md).
 Failed deliveries are given back and ``NotificationDeliveryError`` is raised, so Lambda retries the event.
 """
 
@@ -26,21 +29,36 @@ from lambdas.notifier.errors import (
     SlackDeliveryError,
     SlackUnconfirmedError,
 )
+from lambdas.notifier.living_message import (
+    METADATA_EVENT_TYPE,
+    NO_THREAD_REPLY,
+    DeploymentStatus,
+    new_status,
+)
+from lambdas.notifier.living_message import apply as apply_status
+from lambdas.notifier.living_message import metadata as living_metadata
+from lambdas.notifier.living_message import render as render_status
 from lambdas.notifier.notification import Delivery, DeliveryChannel, IgnoredEvent, Notification
 from lambdas.notifier.ports import (
     ClaimOutcome,
     Clock,
+    CreationOutcome,
     DeliveryClaim,
     DeliveryLedger,
     EmailSender,
+    LivingMessages,
+    LivingRecord,
     RevisionLookup,
     SlackConnector,
     SlackSender,
+    SlackWebApi,
 )
-from lambdas.notifier.routing import route_notification
+from lambdas.notifier.routing import plan_deliveries, route_notification
 from lambdas.notifier.slack_message import build_slack_message
 
 SENT, FAILED, UNCONFIRMED = "sent", "failed", "unconfirmed"
+# Email first (it is the page), then the routed Slack channels, then the living message.
+_ORDER = {DeliveryChannel.EMAIL: 0, DeliveryChannel.SLACK: 1, DeliveryChannel.SLACK_LIVING: 2}
 SAFETY_MARGIN_SECONDS = 3.0  # kept back from Slack retries to record the outcome and return in time
 DEFAULT_TIME_BUDGET_SECONDS = 30.0  # without a Lambda context (in-process callers)
 
@@ -52,6 +70,7 @@ class NotifierPorts:
     email: EmailSender
     revisions: RevisionLookup
     clock: Clock
+    living: LivingMessages
 
 
 @dataclass(frozen=True)
@@ -101,14 +120,16 @@ def notify(
         logger.info("event ignored", extra={"reason": parsed.reason})
         return NotifyResult("ignored", parsed.reason)
     notification = _with_version(parsed, ports.revisions)
-    deliveries = route_notification(notification, config)
+    deliveries = plan_deliveries(notification, config)
     if not deliveries:
         reason = f"no alert route for {notification.severity.value} in {config.name}"
+        if route_notification(notification, config):
+            reason = f"{notification.kind.value} is not posted to Slack with only a webhook (and emails nobody)"
         logger.info("notification not routed", extra={"reason": reason})
         return NotifyResult("not_routed", reason, describe(notification))
-    run = _Run(notification, ports, budget)
+    run = _Run(notification, ports, budget, config)
     # Email first: it is the page, and nothing Slack does (hanging until the deadline) may delay it.
-    by_key = {d.key: run.deliver(d) for d in sorted(deliveries, key=lambda d: d.channel is DeliveryChannel.SLACK)}
+    by_key = {d.key: run.deliver(d) for d in sorted(deliveries, key=lambda d: _ORDER[d.channel])}
     outcomes = [by_key[d.key] for d in deliveries]
     failed = [o for o in outcomes if o["status"] == FAILED]
     if failed:
@@ -126,8 +147,30 @@ def notify(
     return NotifyResult("notified", reason, describe_notification, outcomes)
 
 
+_SAVE_ATTEMPTS = 8  # conditional writes lost to concurrent events, or waits for the message being created
+_HELD_WAIT_SECONDS = 0.5
+
+
+class _CreationHeldError(Exception):
+    """Another invocation holds the lease on creating the deployment's message."""
+
+
+def _status_of(record: LivingRecord | None, notification: Notification) -> DeploymentStatus:
+    if record is None or not record.status:
+        return new_status(notification)
+    try:
+        return DeploymentStatus.from_json(record.status)
+    except ValueError:
+        logger.warning("unreadable living-message status; starting afresh", extra={"deployment": record.deployment_id})
+        return new_status(notification)
+
+
 class _Run:
-    def __init__(self, notification: Notification, ports: NotifierPorts, budget: Budget) -> None:
+    def __init__(
+        self, notification: Notification, ports: NotifierPorts, budget: Budget, config: EnvironmentConfig
+    ) -> None:
+        self._config = config
+        self._buttons = bool(config.alerts.slack_signing_secret)
         self._notification = notification
         self._ports = ports
         self._budget = budget
@@ -148,6 +191,8 @@ class _Run:
     def _deliver(self, delivery: Delivery) -> tuple[str, str]:
         if delivery.channel is DeliveryChannel.EMAIL:
             return self._email(delivery)
+        if delivery.channel is DeliveryChannel.SLACK_LIVING:
+            return self._living(delivery)
         return self._slack(delivery)
 
     # -- email: at least once ----------------------------------------------------------------------
@@ -219,6 +264,128 @@ class _Run:
                 # The message went out; losing the thread only costs threading of later messages.
                 logger.warning("could not remember the Slack thread", extra={"channel": channel})
         return SENT, ts or ""
+
+    # -- the living message: updates at least once, posts at most once ------------------------------------
+    def _living(self, delivery: Delivery) -> tuple[str, str]:
+        """Update the deployment's message (creating it once), then reply this event's details in its thread.
+
+        The update re-renders a status each event is applied to once, so repeating it is harmless: an
+        abandoned claim updates again. The thread reply is at most once, like any Slack post.
+        """
+        notification = self._notification
+        channel = delivery.to[0]
+        channel_id = self._config.alerts.channel_id(channel) or channel
+        try:
+            sender = self._slack_sender()
+        except SlackDeliveryError as error:
+            return FAILED, str(error)
+        if not isinstance(sender, SlackWebApi):
+            return FAILED, "the living message needs the Slack Web API (a bot token)"
+        claim = self._claim(delivery)
+        if claim is None:
+            return FAILED, "the delivery could not be claimed (state table); not posted, to be retried"
+        if claim.outcome is ClaimOutcome.DONE:
+            return "already_sent", ""
+        if claim.outcome is ClaimOutcome.IN_FLIGHT:
+            return "in_flight", ""
+        try:
+            ts = self._living_message(sender, channel_id)
+        except (SlackDeliveryError, StateTableError, _CreationHeldError) as error:
+            self._give_back(claim, str(error))
+            return FAILED, str(error)
+        except SlackUnconfirmedError as error:  # the post may have landed: a later event takes over and looks
+            self._complete(claim, UNCONFIRMED, str(error))
+            return UNCONFIRMED, str(error)
+        if notification.kind in NO_THREAD_REPLY:
+            self._complete(claim, SENT, ts)
+            return SENT, ts
+        if claim.outcome is ClaimOutcome.ABANDONED:
+            detail = "message updated; the thread reply may have been posted by the attempt that died: not again"
+            self._complete(claim, UNCONFIRMED, detail)
+            return UNCONFIRMED, detail
+        try:
+            sender.post_message(
+                channel_id, build_slack_message(notification), thread_ts=ts, broadcast=delivery.broadcast
+            )
+        except SlackDeliveryError as error:  # the retry updates again (same status) and replies
+            self._give_back(claim, str(error))
+            return FAILED, str(error)
+        except Exception as error:  # unknown: the reply may have been posted, so never again
+            self._complete(claim, UNCONFIRMED, f"{type(error).__name__}: {error}")
+            return UNCONFIRMED, f"{type(error).__name__}: {error}"
+        self._complete(claim, SENT, ts)
+        return SENT, ts
+
+    def _living_message(self, sender: SlackWebApi, channel: str) -> str:
+        """The message's ts after this event is shown in it."""
+        notification, living, clock = self._notification, self._ports.living, self._ports.clock
+        deployment_id = str(notification.deployment_id)
+        for _ in range(_SAVE_ATTEMPTS):
+            record = living.get(deployment_id)
+            before = _status_of(record, notification)
+            status = apply_status(before, notification)
+            if record is not None and record.ts is not None:
+                if status == before or living.save(record, status.to_json(), now=clock.now()):
+                    return self._show(sender, record.channel or channel, record.ts, status)
+                continue  # another event saved first: apply to its status
+            first_claim = record.claimed_at if record is not None else None
+            creation = living.claim_creation(
+                deployment_id,
+                channel,
+                status.to_json(),
+                owner=self._budget.owner,
+                now=clock.now(),
+                lease=self._budget.lease,
+                claimed_at=first_claim,
+            )
+            if creation.outcome is CreationOutcome.EXISTS:
+                continue
+            if creation.outcome is CreationOutcome.HELD:
+                # Another invocation is posting it now (START and the first verdict arrive together): wait a little.
+                if clock.monotonic() + _HELD_WAIT_SECONDS < self._budget.deadline:
+                    clock.sleep(_HELD_WAIT_SECONDS)
+                    continue
+                raise _CreationHeldError("another invocation is creating the deployment's message; to be retried")
+            ts: str | None = None
+            if creation.outcome is CreationOutcome.TAKEN_OVER:
+                # The creator died after claiming: it may have posted. Look for the message by its metadata.
+                since = (creation.record.claimed_at if creation.record and creation.record.claimed_at else 0.0) - 60
+                ts = sender.find_message(
+                    channel, event_type=METADATA_EVENT_TYPE, deployment_id=deployment_id, oldest=max(0.0, since)
+                )
+                if ts is not None:
+                    sender.update(channel, ts, render_status(status, buttons=self._buttons))
+            if ts is None:
+                ts = sender.post_message(
+                    channel, render_status(status, buttons=self._buttons), metadata=living_metadata(status)
+                )
+            try:
+                living.created(creation, ts=ts, status=status.to_json(), now=clock.now())
+            except StateTableError:
+                # Posted, not recorded: the next event takes the lease over and finds the message by its metadata.
+                logger.warning("could not record the living message", extra={"deployment_id": deployment_id})
+            return ts
+        raise _CreationHeldError(
+            f"living message of {deployment_id}: still busy after {_SAVE_ATTEMPTS} tries; to be retried"
+        )
+
+    def _show(self, sender: SlackWebApi, channel: str, ts: str, status: DeploymentStatus) -> str:
+        """Update the message; one a person deleted (``message_not_found``) is posted again and the record moved."""
+        message = render_status(status, buttons=self._buttons)
+        try:
+            sender.update(channel, ts, message)
+        except SlackDeliveryError as error:
+            if "message_not_found" not in str(error):
+                raise
+            logger.warning("the living message was deleted; posting it again", extra={"ts": ts})
+            new_ts = sender.post_message(channel, message, metadata=living_metadata(status))
+            deployment_id = status.deployment_id
+            if not self._ports.living.repoint(deployment_id, old_ts=ts, ts=new_ts, now=self._ports.clock.now()):
+                logger.warning(
+                    "another event re-posted the deleted message too", extra={"deployment_id": deployment_id}
+                )
+            return new_ts
+        return ts
 
     def _slack_sender(self) -> SlackSender:
         if self._sender is None:

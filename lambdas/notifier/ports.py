@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from lambdas.notifier.email_message import EmailMessage
 from lambdas.notifier.slack_message import SlackMessage
@@ -22,6 +22,29 @@ class SlackSender(Protocol):
     def post(
         self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False
     ) -> str | None: ...
+
+
+@runtime_checkable
+class SlackWebApi(SlackSender, Protocol):
+    """The bot token's Web API: post (with metadata), update in place, find a message by its metadata.
+
+    ``update`` is idempotent (the same blocks twice show the same message), so any failure of it is a
+    SlackDeliveryError and may be retried; ``find_message`` reads only, likewise.
+    """
+
+    def post_message(
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str: ...
+
+    def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
+
+    def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None: ...
 
 
 class SlackConnector(Protocol):
@@ -70,6 +93,64 @@ class DeliveryLedger(Protocol):
     def remember_thread(self, deployment_id: str, channel: str, ts: str, *, now: datetime) -> None: ...
 
 
+class CreationOutcome(StrEnum):
+    WON = "won"  # nobody created the deployment's message: post it
+    TAKEN_OVER = "taken_over"  # an earlier creator died after claiming: it may have posted; look before posting
+    HELD = "held"  # another invocation is creating it now
+    EXISTS = "exists"  # it exists (the record names its ts)
+
+
+@dataclass(frozen=True)
+class LivingRecord:
+    """A deployment's living message: where it is (``ts`` None while being created) and what it shows."""
+
+    deployment_id: str
+    channel: str
+    ts: str | None
+    status: str  # DeploymentStatus JSON
+    version: int
+    claimed_at: float | None = None  # epoch seconds the creation was claimed (the history lookup's start)
+
+
+@dataclass(frozen=True)
+class CreationClaim:
+    outcome: CreationOutcome
+    deployment_id: str
+    owner: str
+    record: LivingRecord | None = None
+
+
+class LivingMessages(Protocol):
+    """Each deployment's living-message record in the state table; every failure is a StateTableError."""
+
+    def get(self, deployment_id: str) -> LivingRecord | None: ...
+
+    def claim_creation(
+        self,
+        deployment_id: str,
+        channel: str,
+        status: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        claimed_at: float | None = None,
+    ) -> CreationClaim:
+        """``claimed_at`` (epoch seconds) is kept from the first claim when taking over: the history lookup starts
+        there, so a chain of creators that died still finds the first one's message."""
+        ...
+
+    def created(self, claim: CreationClaim, *, ts: str, status: str, now: datetime) -> None: ...
+
+    def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
+        """Point the record at a new message (the old one was deleted); False when it no longer names ``old_ts``."""
+        ...
+
+    def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
+        """Write ``status`` if the record is still at ``record.version``; False when another event got there first."""
+        ...
+
+
 class RevisionLookup(Protocol):
     """What a CodeDeploy deployment deploys (``family:revision``), or None when it cannot be told."""
 
@@ -80,3 +161,5 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...

@@ -35,8 +35,9 @@ from stacks.constructs.shared import SharedResources
 NOTIFIER_HANDLER = "lambdas.notifier.handler.handler"
 # Slack retries (Retry-After, 5xx backoff) are bounded by the time left; 60 s leaves room for them.
 NOTIFIER_TIMEOUT = Duration.seconds(60)
-# The notifier records deliveries and threads under notifier#, publishes emails, and announces nothing.
-NOTIFIER_ACCESS = Access(writes=("notifier#",), idempotency=True, publishes_alerts=True)
+# The notifier records deliveries and threads under notifier#, each deployment's living Slack message under
+# slack# (lambdas/notifier/adapters/living_messages.py), publishes emails, and announces nothing.
+NOTIFIER_ACCESS = Access(writes=("notifier#", "slack#"), idempotency=True, publishes_alerts=True)
 
 
 class Notifier(Construct):

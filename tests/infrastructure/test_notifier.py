@@ -12,9 +12,11 @@ from moto.events.models import EventPattern
 
 from lambdas.core.config import EnvironmentConfig
 from lambdas.core.tollgate_events import OPERATOR_REQUESTS, DetailType
+from lambdas.notifier.adapters.living_messages import LIVING_KIND
 from stacks.constructs.notifier import NOTIFIER_HANDLER, Notifier
 from stacks.constructs.shared import SharedResources
 from tests.conftest import EVENTS_DIR
+from tests.unit.notifier.factories import with_bot_token
 
 
 @pytest.fixture
@@ -104,6 +106,30 @@ def test_least_privilege_reads_the_slack_secret_and_publishes_to_the_alert_topic
     assert len(publish) == 1
     assert "AlertTopic" in str(publish[0]["Resource"])
     assert not any(s["Resource"] == "*" for s in statements if "sns:Publish" in _actions(s))
+
+
+def test_state_table_writes_are_only_the_delivery_records_and_the_living_messages(template: Template) -> None:
+    # Given the notifier's grants on Tollgate's state table
+    leading = [
+        s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for s in _statements(template)
+        if "dynamodb:PutItem" in _actions(s) and "StateTable" in json.dumps(s["Resource"])
+    ]
+    # Then exactly one statement, for exactly the notifier's prefixes (the living message is slack#<deployment>)
+    assert leading == [["notifier#*", "slack#*"]]
+    assert LIVING_KIND == "slack"
+
+
+@pytest.mark.parametrize("with_token", [False, True])
+def test_the_bot_token_secret_is_readable_only_when_configured(
+    bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig, with_token: bool
+) -> None:
+    config = with_bot_token(environment_config) if with_token else environment_config
+    Notifier(bare_stack, "Notifier", shared=shared_resources, config=config)
+    statements = _statements(Template.from_stack(bare_stack))
+    secrets = [json.dumps(s["Resource"]) for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert any("slack-webhook" in r for r in secrets)
+    assert any("slack-bot-token" in r for r in secrets) is with_token
 
 
 def test_codedeploy_revisions_are_readable_only_for_the_lms_deployment_groups(

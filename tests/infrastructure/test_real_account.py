@@ -219,7 +219,7 @@ FUNCTIONS = {
     # handler -> (pk prefixes written, pk prefixes only read, detail types announced)
     "lambdas.rollback.handler.handler": (["rollback#*"], [], True),
     "lambdas.rollback.operator_handler.handler": (["rollback#*"], [], True),
-    "lambdas.notifier.handler.handler": (["notifier#*"], [], False),
+    "lambdas.notifier.handler.handler": (["notifier#*", "slack#*"], [], False),
     "lambdas.hooks.handler.handler": (["hook-report#*"], ["approval#*"], True),
 }
 

@@ -1,9 +1,14 @@
 """A local Slack: a real HTTP server on loopback that records what the notifier posts.
 
-It answers incoming-webhook posts (``/webhook/<channel>``) and ``chat.postMessage``
-(``/api/chat.postMessage``) like Slack does, checks the Block Kit limits Slack enforces, and can be
-told to fail: ``fail_next(n)`` answers HTTP 500, ``rate_limit_next(n, retry_after)`` answers 429
-with ``Retry-After``, for the next ``n`` requests.
+It answers incoming-webhook posts (``/webhook/<channel>``) and the Web API calls the notifier makes
+(``/api/chat.postMessage``, ``/api/chat.update``, ``/api/conversations.history``) like Slack does: the
+bearer token is checked (``invalid_auth``), channels are named by ID (``register_channel``; a ``#name``
+is accepted by chat.postMessage, as Slack does) or ``channel_not_found``, ``thread_ts`` must name a
+message in the channel and chat.update's ``ts`` a message there (``message_not_found``), message
+metadata is kept and returned by conversations.history with ``include_all_metadata``. Errors are
+HTTP 200 with ``{"ok": false, "error": ...}`` (https://docs.slack.dev/reference/methods/chat.update/).
+It checks the Block Kit limits Slack enforces, and can be told to fail: ``fail_next(n)`` answers HTTP 500,
+``rate_limit_next(n, retry_after)`` answers 429 with ``Retry-After``, for the next ``n`` requests.
 
 ``notifications_sent(receiver, account=..., region=...)`` lists every notification sent (Slack
 messages here, emails published to SNS in the embedded AWS) as ``{channel, to, summary}`` dicts for
@@ -12,13 +17,17 @@ the replay report.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
+import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qsl
 
 # A fake token: the local receiver checks chat.postMessage calls carry it.
 LOCAL_BOT_TOKEN = "tollgate-local-bot-token"  # noqa: S105  # nosec B105
@@ -28,12 +37,27 @@ _BLOCK_TYPES = {"header", "section", "context", "actions", "divider", "image", "
 
 @dataclass(frozen=True)
 class ReceivedSlackMessage:
-    """One message Slack accepted: through a webhook (``via`` webhook) or ``chat.postMessage``."""
+    """One message Slack accepted: through a webhook (``via`` webhook) or ``chat.postMessage``.
+
+    ``channel`` is the channel's name (as people read it), ``channel_id`` its ID; ``payload`` is what the
+    message shows now, ``edits`` every earlier payload (oldest first) replaced by ``chat.update``.
+    """
 
     via: str
     channel: str
     payload: dict[str, Any]
     ts: str
+    channel_id: str = ""
+    edits: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def updates(self) -> int:
+        return len(self.edits)
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        value = self.payload.get("metadata")
+        return value if isinstance(value, dict) else None
 
     @property
     def text(self) -> str:
@@ -59,6 +83,8 @@ class _State:
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status answered)
     failures: _Failures = field(default_factory=_Failures)
     ts_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    channels: dict[str, str] = field(default_factory=dict)  # ID -> name
+    responses: list[dict[str, Any]] = field(default_factory=list)  # what was posted to a click's response_url
 
 
 def block_kit_problems(payload: dict[str, Any]) -> list[str]:
@@ -130,8 +156,24 @@ class SlackReceiver:
         """What TOLLGATE_SLACK_API_URL is set to for chat.postMessage."""
         return f"{self.base_url}/api"
 
+    def response_url(self, click_id: str = "1") -> str:
+        """A click's ``response_url`` (ephemeral replies to the clicker land in ``responses``)."""
+        return f"{self.base_url}/actions/{click_id}"
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        with self._state.lock:
+            return list(self._state.responses)
+
     def webhook_url(self, channel: str) -> str:
         return f"{self.base_url}/webhook/{channel.lstrip('#')}"
+
+    def register_channel(self, name: str, channel_id: str | None = None) -> str:
+        """Make a channel known by ID (as a workspace has it); returns the ID."""
+        channel_id = channel_id or channel_id_for(name)
+        with self._state.lock:
+            self._state.channels[channel_id] = name
+        return channel_id
 
     def webhook_secret_value(self, channels: list[str] | tuple[str, ...]) -> str:
         """The webhook secret's value for these channels (the notifier's channel -> URL map)."""
@@ -151,6 +193,18 @@ class SlackReceiver:
     def messages(self) -> list[ReceivedSlackMessage]:
         with self._state.lock:
             return list(self._state.messages)
+
+    def delete(self, ts: str) -> None:
+        """A person deleting a message (chat.update then answers message_not_found)."""
+        with self._state.lock:
+            self._state.messages[:] = [m for m in self._state.messages if m.ts != ts]
+
+    def top_level(self, channel: str) -> list[ReceivedSlackMessage]:
+        """Messages in the channel itself (not thread replies), by name."""
+        return [m for m in self.messages if m.channel == channel and not m.thread_ts]
+
+    def replies(self, ts: str) -> list[ReceivedSlackMessage]:
+        return [m for m in self.messages if m.thread_ts == ts]
 
     @property
     def requests(self) -> list[tuple[str, int]]:
@@ -180,17 +234,27 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
                     headers = {"Retry-After": f"{failures.retry_after:g}"} if failures.retry_after is not None else {}
                     self._answer(failures.status, b"rate_limited" if failures.status == 429 else b"error", headers)
                     return
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    payload = None
+                payload = self._parse(raw)
                 if self.path.startswith("/webhook/"):
                     self._webhook(payload)
-                elif self.path == "/api/chat.postMessage":
-                    self._post_message(payload)
+                elif self.path.startswith("/actions/") and isinstance(payload, dict):
+                    state.responses.append(payload)
+                    state.requests.append((self.path, 200))
+                    self._answer(200, b"ok")
+                elif self.path in _API_METHODS:
+                    state.requests.append((self.path, 200))
+                    self._json(self._api(self.path, payload))
                 else:
                     state.requests.append((self.path, 404))
                     self._answer(404, b"no_service")
+
+        def _parse(self, raw: bytes) -> Any:
+            if "application/x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                return dict(parse_qsl(raw.decode("utf-8", "replace")))
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return None
 
         def _webhook(self, payload: Any) -> None:
             if not isinstance(payload, dict) or block_kit_problems(payload):
@@ -202,18 +266,27 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
             state.requests.append((self.path, 200))
             self._answer(200, b"ok")
 
-        def _post_message(self, payload: Any) -> None:
-            state.requests.append((self.path, 200))
+        def _api(self, path: str, payload: Any) -> dict[str, Any]:
             if self.headers.get("Authorization") != f"Bearer {bot_token}":
-                self._json({"ok": False, "error": "invalid_auth"})
-            elif not isinstance(payload, dict) or not payload.get("channel"):
-                self._json({"ok": False, "error": "channel_not_found"})
-            elif block_kit_problems(payload):
-                self._json({"ok": False, "error": "invalid_blocks"})
-            else:
-                ts = _next_ts(state)
-                state.messages.append(ReceivedSlackMessage("chat.postMessage", str(payload["channel"]), payload, ts))
-                self._json({"ok": True, "channel": payload["channel"], "ts": ts})
+                return {"ok": False, "error": "invalid_auth"}
+            if not isinstance(payload, dict):
+                return {"ok": False, "error": "invalid_arguments"}
+            channel = _channel(state, payload.get("channel"), allow_name=path == "/api/chat.postMessage")
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            channel_id, name = channel
+            if path == "/api/conversations.history":
+                return _history(state, channel_id, payload)
+            if block_kit_problems(payload):
+                return {"ok": False, "error": "invalid_blocks"}
+            if path == "/api/chat.update":
+                return _update(state, channel_id, payload)
+            thread_ts = payload.get("thread_ts")
+            if thread_ts and not any(m.ts == thread_ts and m.channel_id == channel_id for m in state.messages):
+                return {"ok": False, "error": "thread_not_found"}
+            ts = _next_ts(state)
+            state.messages.append(ReceivedSlackMessage("chat.postMessage", name, payload, ts, channel_id))
+            return {"ok": True, "channel": channel_id, "ts": ts}
 
         def _json(self, body: dict[str, Any]) -> None:
             self._answer(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
@@ -229,8 +302,59 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
     return _SlackRequestHandler
 
 
+_API_METHODS = ("/api/chat.postMessage", "/api/chat.update", "/api/conversations.history")
+_KEPT_ON_UPDATE: tuple[str, ...] = ("metadata", "thread_ts", "channel")
+
+
+def channel_id_for(name: str) -> str:
+    """A stable, Slack-shaped channel ID for a channel name (local runs only)."""
+    return f"C{zlib.crc32(name.encode()):010X}"
+
+
+def _channel(state: _State, value: Any, *, allow_name: bool) -> tuple[str, str] | None:
+    """(ID, name) of the channel a call names; chat.postMessage also takes a ``#name``, others only an ID."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value in state.channels:
+        return value, state.channels[value]
+    if allow_name and value.startswith("#"):
+        by_name = next((cid for cid, name in state.channels.items() if name == value), None)
+        return (by_name or channel_id_for(value)), value
+    return None
+
+
+def _update(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    ts = payload.get("ts")
+    for index, message in enumerate(state.messages):
+        if message.ts == ts and message.channel_id == channel_id:
+            # chat.update replaces what it is given; metadata and the thread stay with the message.
+            kept: dict[str, Any] = {k: message.payload[k] for k in _KEPT_ON_UPDATE if k in message.payload}
+            new_payload: dict[str, Any] = {**kept, **{k: v for k, v in payload.items() if k != "ts"}}
+            state.messages[index] = dataclasses.replace(
+                message, payload=new_payload, edits=(*message.edits, message.payload)
+            )
+            return {"ok": True, "channel": channel_id, "ts": ts, "text": payload.get("text", "")}
+    return {"ok": False, "error": "message_not_found"}
+
+
+def _history(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Top-level messages, newest first; metadata only with include_all_metadata (as Slack)."""
+    oldest = float(payload.get("oldest") or 0)
+    limit = int(payload.get("limit") or 100)
+    with_metadata = str(payload.get("include_all_metadata", "")).lower() in ("true", "1")
+    found = [m for m in state.messages if m.channel_id == channel_id and not m.thread_ts and float(m.ts) >= oldest]
+    messages = []
+    for message in reversed(found[-limit:]):
+        item: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
+        if with_metadata and message.metadata:
+            item["metadata"] = message.metadata
+        messages.append(item)
+    return {"ok": True, "messages": messages, "has_more": len(found) > limit}
+
+
 def _next_ts(state: _State) -> str:
-    return f"1700000000.{next(state.ts_counter):06d}"
+    """Like Slack's: epoch seconds, then a counter making it unique (history's ``oldest`` compares them)."""
+    return f"{int(time.time())}.{next(state.ts_counter):06d}"
 
 
 def install_slack_secrets(receiver: SlackReceiver, config: Any, secretsmanager: Any) -> dict[str, str]:
@@ -239,6 +363,9 @@ def install_slack_secrets(receiver: SlackReceiver, config: Any, secretsmanager: 
     ``config`` is the EnvironmentConfig; ``secretsmanager`` a client on the embedded AWS.
     """
     channels = sorted({route.slack_channel for route in config.alerts.routes if route.slack_channel})
+    for route in config.alerts.routes:
+        if route.slack_channel:
+            receiver.register_channel(route.slack_channel, route.slack_channel_id)
     values = {config.alerts.slack_webhook_secret: receiver.webhook_secret_value(channels)}
     if config.alerts.slack_bot_token_secret:
         values[config.alerts.slack_bot_token_secret] = receiver.bot_token

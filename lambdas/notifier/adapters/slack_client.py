@@ -20,6 +20,7 @@ import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,11 +65,17 @@ class SlackHttp:
     clock: Callable[[], float] = time.monotonic
 
     def post_json(self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bytes:
+        data = json.dumps(payload).encode("utf-8")
+        return self._post(url, data, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+    def post_form(self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bytes:
+        """Form-encoded: every Web API method accepts it (read methods do not all take JSON bodies)."""
+        data = urllib.parse.urlencode({k: str(v) for k, v in payload.items()}).encode("ascii")
+        return self._post(url, data, {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+
+    def _post(self, url: str, data: bytes, headers: Mapping[str, str]) -> bytes:
         request = urllib.request.Request(  # noqa: S310 - scheme checked by check_slack_url
-            check_slack_url(url),
-            data=json.dumps(payload).encode("utf-8"),
-            headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-            method="POST",
+            check_slack_url(url), data=data, headers=dict(headers), method="POST"
         )
         attempt = 0
         while True:
@@ -119,7 +126,15 @@ class SlackWebhookSender:
 
 
 class SlackBotSender:
-    """chat.postMessage with a bot token: returns the message ``ts`` so replies can form a thread."""
+    """The Web API with a bot token: chat.postMessage (returns the ``ts`` so replies form a thread, and takes
+    message metadata), chat.update and conversations.history.
+
+    Slack answers most errors with HTTP 200 and ``{"ok": false, "error": "..."}``
+    (https://docs.slack.dev/reference/methods/chat.postMessage/): nothing was posted, a SlackDeliveryError.
+    chat.update needs the channel ID and the message's ``ts`` (https://docs.slack.dev/reference/methods/chat.update/);
+    conversations.history with ``include_all_metadata`` returns each message's metadata
+    (https://docs.slack.dev/reference/methods/conversations.history); both are Tier 3 (50+ a minute).
+    """
 
     uses_threads = True
 
@@ -131,22 +146,70 @@ class SlackBotSender:
     def post(
         self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False
     ) -> str | None:
+        return self.post_message(channel, message, thread_ts=thread_ts, broadcast=broadcast)
+
+    def post_message(
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
         payload: dict[str, Any] = {"channel": channel, "unfurl_links": False, **message.payload()}
         if thread_ts:
             payload["thread_ts"] = thread_ts
             payload["reply_broadcast"] = broadcast
-        raw = self._http.post_json(
-            f"{self._api_url}/chat.postMessage", payload, headers={"Authorization": f"Bearer {self._token}"}
-        )
+        if metadata:
+            payload["metadata"] = dict(metadata)
+        answer = self._call("chat.postMessage", payload)
+        ts = answer.get("ts")
+        if not ts:
+            raise SlackUnconfirmedError("chat.postMessage answered ok without a ts")
+        return str(ts)
+
+    def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        """Idempotent: an unreadable answer is retried like a refusal (the same update twice is one update)."""
+        try:
+            self._call("chat.update", {"channel": channel, "ts": ts, **message.payload()})
+        except SlackUnconfirmedError as error:
+            raise SlackDeliveryError(f"chat.update: {error}") from error
+
+    def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None:
+        """The ``ts`` of the top-level message since ``oldest`` whose metadata names the deployment."""
+        query = {"channel": channel, "oldest": f"{oldest:.6f}", "include_all_metadata": "true", "limit": "200"}
+        try:
+            answer = self._call("conversations.history", query, form=True)
+        except SlackUnconfirmedError as error:
+            raise SlackDeliveryError(f"conversations.history: {error}") from error
+        messages = answer.get("messages")
+        for item in messages if isinstance(messages, list) else []:
+            meta = item.get("metadata") if isinstance(item, dict) else None
+            if not isinstance(meta, dict):
+                continue
+            payload = meta.get("event_payload")
+            if (
+                isinstance(payload, dict)
+                and meta.get("event_type") == event_type
+                and payload.get("deployment_id") == deployment_id
+                and item.get("ts")
+            ):
+                return str(item["ts"])
+        return None
+
+    def _call(self, method: str, payload: Mapping[str, Any], *, form: bool = False) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        url = f"{self._api_url}/{method}"
+        raw = self._http.post_form(url, payload, headers) if form else self._http.post_json(url, payload, headers)
         try:
             answer = json.loads(raw)
         except ValueError as error:
-            raise SlackUnconfirmedError("chat.postMessage answered with something other than JSON") from error
+            raise SlackUnconfirmedError(f"{method} answered with something other than JSON") from error
         if not isinstance(answer, dict) or not answer.get("ok"):
             error_code = answer.get("error", "unknown") if isinstance(answer, dict) else "unknown"
-            raise SlackDeliveryError(f"chat.postMessage failed: {error_code}")
-        ts = answer.get("ts")
-        return str(ts) if ts else None
+            raise SlackDeliveryError(f"{method} failed: {error_code}")
+        return answer
 
 
 def _retry_after(headers: Any) -> float:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from lambdas.core.state_table import StateTable
 from lambdas.notifier.adapters.codedeploy_revision import CodeDeployRevisionLookup
 from lambdas.notifier.adapters.delivery_ledger import StateTableDeliveryLedger
+from lambdas.notifier.adapters.living_messages import StateTableLivingMessages
 from lambdas.notifier.adapters.slack_client import RetryPolicy
 from lambdas.notifier.adapters.slack_connector import SecretsSlackConnector
 from lambdas.notifier.adapters.sns_email import SnsEmailSender
@@ -22,14 +23,19 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None) -> NotifierPorts:
     """Cheap to build per event: the adapters hold no client (``lambdas.core.aws`` caches those, and local
     tooling resets them) and the Slack secret is cached by Powertools parameters."""
+    table = StateTable(settings.state_table)
     return NotifierPorts(
-        ledger=StateTableDeliveryLedger(StateTable(settings.state_table)),
+        ledger=StateTableDeliveryLedger(table),
         slack=SecretsSlackConnector(settings.config.alerts, settings.slack_api_url, slack_retry),
         email=SnsEmailSender(settings.alert_topic_arn),
         revisions=CodeDeployRevisionLookup(),
         clock=SystemClock(),
+        living=StateTableLivingMessages(table),
     )

@@ -13,10 +13,9 @@ from lambdas.core import settings as settings_module
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.core.settings import settings
 from lambdas.notifier import settings as notifier_settings_module
+from tests.unit.notifier.factories import BOT_TOKEN_SECRET, with_bot_token
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.slack_receiver import SlackReceiver, emails_sent, install_slack_secrets
-
-BOT_TOKEN_SECRET = "tollgate/test/slack-bot-token"
 
 
 @dataclass
@@ -25,6 +24,14 @@ class NotifierWorld:
     topic_arn: str
     state_table: str
     use_environment: Callable[..., EnvironmentConfig]
+
+    def living_record(self, deployment_id: str) -> dict[str, Any] | None:
+        item = (
+            boto3.client("dynamodb")
+            .get_item(TableName=self.state_table, Key={"pk": {"S": f"slack#{deployment_id}"}, "sk": {"S": "message"}})
+            .get("Item")
+        )
+        return dict(item) if item else None
 
     def emails(self) -> list[dict[str, Any]]:
         return [e for e in emails_sent(account="123456789012", region="eu-west-1") if e["topic_arn"] == self.topic_arn]
@@ -60,9 +67,7 @@ def notifier_world(
         """Run as this environment's notifier; its webhook secret points at the receiver."""
         config = load_environment(name)
         if bot_token:
-            config = config.model_copy(
-                update={"alerts": config.alerts.model_copy(update={"slack_bot_token_secret": BOT_TOKEN_SECRET})}
-            )
+            config = with_bot_token(config, BOT_TOKEN_SECRET)
             monkeypatch.setattr(settings_module, "environment", lambda _name: config)
             monkeypatch.setattr(notifier_settings_module, "environment", lambda _name: config)
         for key, value in install_slack_secrets(slack_receiver, config, secrets).items():

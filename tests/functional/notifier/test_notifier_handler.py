@@ -20,7 +20,8 @@ FAST = RetryPolicy(max_attempts=4, base_delay_seconds=0.01)
 # Sample -> (environment, Slack channels, email recipients) the alert routes call for.
 CODEDEPLOY_SAMPLES = {
     "codedeploy-deployment-start.json": ("production", ["#lms-releases"], []),
-    "codedeploy-deployment-ready.json": ("production", ["#lms-releases"], []),
+    # With only a webhook, READY (a step, not an outcome) is not posted (docs/decisions/0100)
+    "codedeploy-deployment-ready.json": ("production", [], []),
     "codedeploy-deployment-success.json": ("production", ["#lms-releases"], []),
     "codedeploy-deployment-stop.json": ("production", ["#lms-prod-alerts"], ["lms-oncall@example.com"]),
     "codedeploy-deployment-failure.json": ("staging", ["#lms-staging-deploys"], ["lms-team@example.com"]),
@@ -46,7 +47,7 @@ def test_each_codedeploy_state_sends_the_routed_messages(
     # When it is handled
     result = process_event(event, LocalLambdaContext("notifier"), slack_retry=FAST)
     # Then the routed channels get one Block Kit message each and the routed people one email
-    assert result["decision"] == "notified"
+    assert result["decision"] == ("notified" if channels else "not_routed")
     messages = notifier_world.receiver.messages
     assert [m.channel for m in messages] == channels
     assert all(m.payload["blocks"][0]["type"] == "header" for m in messages)
@@ -166,19 +167,25 @@ def test_a_missing_slack_secret_still_sends_the_email(notifier_world: NotifierWo
     assert len(notifier_world.emails()) == 1
 
 
-def test_with_a_bot_token_one_deployment_is_one_thread(notifier_world: NotifierWorld, load_event: Any) -> None:
-    # Given a bot token configured (chat.postMessage) in production
+def test_with_a_bot_token_one_deployment_is_one_message_updated_with_its_thread(
+    notifier_world: NotifierWorld, load_event: Any
+) -> None:
+    # Given a bot token configured (chat.postMessage, chat.update) in production
     notifier_world.use_environment("production", bot_token=True)
     start = load_event("codedeploy-deployment-start.json")
     success = load_event("codedeploy-deployment-success.json")
     # When the START and then the SUCCESS of the same deployment are handled
     process_event(start, LocalLambdaContext("notifier"), slack_retry=FAST)
     process_event(success, LocalLambdaContext("notifier"), slack_retry=FAST)
-    # Then the second message replies in the first one's thread
-    first, second = notifier_world.receiver.messages
-    assert (first.via, first.channel, first.thread_ts) == ("chat.postMessage", "#lms-releases", None)
-    assert second.thread_ts == first.ts
-    assert second.payload["reply_broadcast"] is False
+    # Then one message in #lms-releases, updated once, with the SUCCESS's details in its thread
+    [parent] = notifier_world.receiver.top_level("#lms-releases")
+    assert (parent.via, parent.channel_id, parent.updates) == ("chat.postMessage", "C0RELEASES1", 1)
+    assert "Succeeded" in str(parent.payload["blocks"])
+    [reply] = notifier_world.receiver.replies(parent.ts)
+    assert reply.payload["reply_broadcast"] is False
+    assert "Deployment succeeded" in reply.text
+    record = notifier_world.living_record(start["detail"]["deploymentId"])
+    assert record is not None and record["ts"]["S"] == parent.ts and record["version"]["S"] == "2"
 
 
 def test_tollgate_rollback_started_is_critical_everywhere_it_is_routed(notifier_world: NotifierWorld) -> None:

@@ -79,3 +79,81 @@ def test_the_receiver_answers_429_with_retry_after(slack_receiver: SlackReceiver
     SlackBotSender(_http(), slack_receiver.bot_token, slack_receiver.api_url).post("#x", MESSAGE)
     assert time.monotonic() - started >= 0.2
     assert [s for _, s in slack_receiver.requests] == [429, 200]
+
+
+# -- the Web API the living message uses, against the local Slack over HTTP ---------------------------------
+CHANNEL = "C0STAGING01"
+
+
+def _bot(receiver: SlackReceiver, token: str | None = None) -> SlackBotSender:
+    receiver.register_channel("#lms-staging-deploys", CHANNEL)
+    return SlackBotSender(_http(), token or receiver.bot_token, receiver.api_url)
+
+
+def test_chat_update_replaces_the_message_in_place_keeping_its_thread_and_metadata(
+    slack_receiver: SlackReceiver,
+) -> None:
+    sender = _bot(slack_receiver)
+    meta = {"event_type": "tollgate_deployment", "event_payload": {"deployment_id": "d-1"}}
+    ts = sender.post_message(CHANNEL, MESSAGE, metadata=meta)
+    sender.post_message(CHANNEL, MESSAGE, thread_ts=ts)
+    newer = SlackMessage(
+        text="Deployment succeeded", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "y"}}]
+    )
+    sender.update(CHANNEL, ts, newer)
+    [parent] = slack_receiver.top_level("#lms-staging-deploys")
+    assert (parent.ts, parent.text, parent.updates, parent.metadata) == (ts, "Deployment succeeded", 1, meta)
+    assert parent.edits[0]["text"] == "Deployment failed"
+    assert [r.thread_ts for r in slack_receiver.replies(ts)] == [ts]
+
+
+def test_conversations_history_finds_the_message_by_its_metadata(slack_receiver: SlackReceiver) -> None:
+    sender = _bot(slack_receiver)
+    sender.post_message(CHANNEL, MESSAGE)  # another message, no metadata
+    meta = {"event_type": "tollgate_deployment", "event_payload": {"deployment_id": "d-2"}}
+    ts = sender.post_message(CHANNEL, MESSAGE, metadata=meta)
+    found = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-2", oldest=0)
+    missing = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-3", oldest=0)
+    later = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-2", oldest=4e9)
+    assert (found, missing, later) == (ts, None, None)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        ("update unknown ts", "message_not_found"),
+        ("update by name", "channel_not_found"),
+        ("post unknown id", "channel_not_found"),
+        ("reply to nothing", "thread_not_found"),
+        ("wrong token", "invalid_auth"),
+        ("history wrong token", "invalid_auth"),
+    ],
+)
+def test_web_api_errors_are_ok_false_with_slacks_codes_and_raised(
+    slack_receiver: SlackReceiver, call: str, error: str
+) -> None:
+    sender = _bot(slack_receiver)
+    wrong = _bot(slack_receiver, token="xoxb-wrong")
+    ts = sender.post_message(CHANNEL, MESSAGE)
+    actions = {
+        "update unknown ts": lambda: sender.update(CHANNEL, "1.000001", MESSAGE),
+        "update by name": lambda: sender.update("#lms-staging-deploys", ts, MESSAGE),
+        "post unknown id": lambda: sender.post_message("C0NOSUCHONE", MESSAGE),
+        "reply to nothing": lambda: sender.post_message(CHANNEL, MESSAGE, thread_ts="1.000001"),
+        "wrong token": lambda: wrong.update(CHANNEL, ts, MESSAGE),
+        "history wrong token": lambda: wrong.find_message(CHANNEL, event_type="x", deployment_id="d", oldest=0),
+    }
+    with pytest.raises(SlackDeliveryError, match=error):
+        actions[call]()
+    # Slack answers these with HTTP 200 and ok: false; nothing changed
+    assert all(status == 200 for _, status in slack_receiver.requests)
+    assert [m.updates for m in slack_receiver.messages] == [0]
+
+
+def test_chat_update_rate_limited_waits_and_lands_once(slack_receiver: SlackReceiver) -> None:
+    sender = _bot(slack_receiver)
+    ts = sender.post_message(CHANNEL, MESSAGE)
+    slack_receiver.rate_limit_next(1, retry_after=0)
+    sender.update(CHANNEL, ts, MESSAGE)
+    assert [s for _, s in slack_receiver.requests] == [200, 429, 200]
+    assert slack_receiver.messages[0].updates == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.core.config import Severity
+from lambdas.core.config import EnvironmentConfig, Severity
 from lambdas.notifier.notification import Notification, NotificationKind
 
 WHEN = datetime(2026, 3, 10, 9, 27, 40, tzinfo=UTC)
@@ -107,3 +107,24 @@ def notification(**changes: Any) -> Notification:
     }
     values.update(changes)
     return Notification(**values)
+
+
+CHANNEL_IDS = {
+    "#lms-releases": "C0RELEASES1",
+    "#lms-prod-alerts": "C0PRODALERT",
+    "#lms-staging-deploys": "C0STAGING01",
+    "#lms-dev-deploys": "C0DEVDEPLOY",
+}
+
+
+BOT_TOKEN_SECRET = "tollgate/test/slack-bot-token"
+
+
+def with_bot_token(config: EnvironmentConfig, secret: str = BOT_TOKEN_SECRET) -> EnvironmentConfig:
+    """The environment with a bot token and each Slack route's channel ID (validated like a real config)."""
+    raw = config.model_dump(mode="json")
+    raw["alerts"]["slack_bot_token_secret"] = secret
+    for route in raw["alerts"]["routes"]:
+        if route.get("slack_channel"):
+            route["slack_channel_id"] = CHANNEL_IDS[route["slack_channel"]]
+    return EnvironmentConfig.model_validate(raw)

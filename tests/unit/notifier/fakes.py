@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from lambdas.core.errors import StateTableError
 from lambdas.notifier.email_message import EmailMessage
+from lambdas.notifier.errors import SlackDeliveryError
+from lambdas.notifier.living_message import DeploymentStatus
 from lambdas.notifier.notify import NotifierPorts
-from lambdas.notifier.ports import ClaimOutcome, DeliveryClaim
+from lambdas.notifier.ports import ClaimOutcome, CreationClaim, CreationOutcome, DeliveryClaim, LivingRecord
 from lambdas.notifier.slack_message import SlackMessage
 
 
@@ -17,6 +20,8 @@ from lambdas.notifier.slack_message import SlackMessage
 class FakeClock:
     moment: datetime = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
     ticks: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+    on_sleep: Callable[[], None] | None = None
 
     def now(self) -> datetime:
         return self.moment
@@ -27,6 +32,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
         self.ticks += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep()
 
 
 @dataclass
@@ -98,6 +109,8 @@ class PostedMessage:
     thread_ts: str | None
     broadcast: bool
     ts: str
+    metadata: dict[str, Any] | None = None
+    edits: list[SlackMessage] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +124,8 @@ class FakeSlack:
     posted_before_raise: bool = False
     secret_error: Exception | None = None
     attempts: int = 0
+    update_answers: list[BaseException | None] = field(default_factory=list)
+    lookups: int = 0
 
     def sender(self, deadline: float) -> FakeSlack:
         if self.secret_error is not None:
@@ -120,14 +135,54 @@ class FakeSlack:
     def post(
         self, channel: str, message: SlackMessage, *, thread_ts: str | None = None, broadcast: bool = False
     ) -> str | None:
+        ts = self.post_message(channel, message, thread_ts=thread_ts, broadcast=broadcast)
+        return ts if self.uses_threads else None
+
+    def post_message(
+        self,
+        channel: str,
+        message: SlackMessage,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
         self.attempts += 1
         answer = self.answers.pop(0) if self.answers else None
         ts = f"1700000000.{len(self.posted) + 1:06d}"
         if answer is None or self.posted_before_raise:
-            self.posted.append(PostedMessage(channel, message, thread_ts, broadcast, ts))
+            posted = PostedMessage(channel, message, thread_ts, broadcast, ts, dict(metadata) if metadata else None)
+            self.posted.append(posted)
         if answer is not None:
             raise answer
-        return ts if self.uses_threads else None
+        return ts
+
+    def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        answer = self.update_answers.pop(0) if self.update_answers else None
+        if answer is not None:
+            raise answer
+        target = next((p for p in self.posted if p.ts == ts and p.channel == channel), None)
+        if target is None:
+            raise SlackDeliveryError("chat.update failed: message_not_found")
+        target.edits.append(target.message)
+        target.message = message
+
+    def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None:
+        self.lookups += 1
+        return next(
+            (
+                p.ts
+                for p in self.posted
+                if p.channel == channel
+                and p.metadata
+                and p.metadata.get("event_type") == event_type
+                and p.metadata["event_payload"].get("deployment_id") == deployment_id
+            ),
+            None,
+        )
+
+    def top_level(self, channel: str) -> list[PostedMessage]:
+        return [p for p in self.posted if p.channel == channel and p.thread_ts is None]
 
 
 @dataclass
@@ -154,16 +209,103 @@ class FakeRevisions:
 
 
 @dataclass
+class _Living:
+    owner: str
+    lease_until: datetime | None
+    attributes: dict[str, str]
+    done: bool = False
+
+
+@dataclass
+class FakeLiving:
+    """Living-message records with the state table's lease and version semantics; ``fail`` as FakeLedger's."""
+
+    records: dict[str, _Living] = field(default_factory=dict)
+    fail: set[str] = field(default_factory=set)
+
+    def _check(self, operation: str) -> None:
+        if operation in self.fail:
+            raise StateTableError(f"state table: {operation}: InternalFailure (fake)")
+
+    def get(self, deployment_id: str) -> LivingRecord | None:
+        self._check("get")
+        item = self.records.get(deployment_id)
+        return _record(deployment_id, item) if item else None
+
+    def claim_creation(
+        self,
+        deployment_id: str,
+        channel: str,
+        status: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        claimed_at: float | None = None,
+    ) -> CreationClaim:
+        self._check("claim_creation")
+        item = self.records.get(deployment_id)
+        previous = _record(deployment_id, item) if item else None
+        if item is not None and item.done:
+            return CreationClaim(CreationOutcome.EXISTS, deployment_id, owner, previous)
+        if item is not None and item.lease_until is not None and item.lease_until >= now:
+            return CreationClaim(CreationOutcome.HELD, deployment_id, owner, previous)
+        attributes = {"channel": channel, "status_json": status, "claimed_at": f"{claimed_at or now.timestamp():.3f}"}
+        self.records[deployment_id] = _Living(owner, now + lease, attributes)
+        outcome = CreationOutcome.WON if item is None else CreationOutcome.TAKEN_OVER
+        return CreationClaim(outcome, deployment_id, owner, previous)
+
+    def created(self, claim: CreationClaim, *, ts: str, status: str, now: datetime) -> None:
+        self._check("created")
+        item = self.records[claim.deployment_id]
+        if item.owner == claim.owner:
+            item.done, item.lease_until = True, None
+            item.attributes.update({"ts": ts, "status_json": status, "version": "1"})
+
+    def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
+        self._check("repoint")
+        item = self.records[deployment_id]
+        if item.attributes.get("ts") != old_ts:
+            return False
+        item.attributes["ts"] = ts
+        return True
+
+    def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
+        self._check("save")
+        item = self.records[record.deployment_id]
+        if not item.done or item.attributes.get("version") != str(record.version):
+            return False
+        item.attributes.update({"status_json": status, "version": str(record.version + 1)})
+        return True
+
+    def status(self, deployment_id: str) -> DeploymentStatus:
+        return DeploymentStatus.from_json(self.records[deployment_id].attributes["status_json"])
+
+
+def _record(deployment_id: str, item: _Living) -> LivingRecord:
+    claimed = item.attributes.get("claimed_at")
+    return LivingRecord(
+        deployment_id=deployment_id,
+        channel=item.attributes.get("channel", ""),
+        ts=item.attributes.get("ts") if item.done else None,
+        status=item.attributes.get("status_json", ""),
+        version=int(item.attributes.get("version") or 0),
+        claimed_at=float(claimed) if claimed else None,
+    )
+
+
+@dataclass
 class FakeWorld:
     ledger: FakeLedger = field(default_factory=FakeLedger)
     slack: FakeSlack = field(default_factory=FakeSlack)
     email: FakeEmail = field(default_factory=FakeEmail)
     revisions: FakeRevisions = field(default_factory=FakeRevisions)
     clock: FakeClock = field(default_factory=FakeClock)
+    living: FakeLiving = field(default_factory=FakeLiving)
 
     @property
     def ports(self) -> NotifierPorts:
-        return NotifierPorts(self.ledger, self.slack, self.email, self.revisions, self.clock)
+        return NotifierPorts(self.ledger, self.slack, self.email, self.revisions, self.clock, self.living)
 
 
 FakeFactory = Callable[[], FakeWorld]

@@ -18,10 +18,11 @@ from lambdas.notifier.errors import (
 from lambdas.notifier.notification import IgnoredEvent, NotificationKind
 from lambdas.notifier.notify import Budget, budget_for, notify
 from lambdas.notifier.sources import notification_from_event
-from tests.unit.notifier.factories import codedeploy_event, notification, tollgate_event
+from tests.unit.notifier.factories import codedeploy_event, notification, tollgate_event, with_bot_token
 from tests.unit.notifier.fakes import FakeClock, FakeWorld
 
 PRODUCTION = load_environment("production")
+PRODUCTION_BOT = with_bot_token(PRODUCTION)
 SLACK, EMAIL = "slack##lms-prod-alerts", "email#lms-oncall@example.com"
 LEASE = timedelta(seconds=60)
 
@@ -190,25 +191,28 @@ def test_webhooks_do_not_thread() -> None:
 
 
 def test_an_alarm_joining_a_rollback_is_threaded_under_the_page_and_never_emailed() -> None:
-    # Given the rollback's page already sent for the deployment
+    # Given the rollback's page already sent for the deployment (bot token: threads)
     world = FakeWorld()
     started = notification_from_event(
         tollgate_event("Rollback Started", severity="critical", evidence={"alarm": "lms-production-backend-5xx"}),
         PRODUCTION,
     )
-    _run(world, started)
+    _run(world, started, config=PRODUCTION_BOT)
     joined_event = tollgate_event("Alarm Joined Rollback", severity="critical", evidence={"alarm": "lms-p99"})
     joined_event["id"] = "e-joined"
     joined = notification_from_event(joined_event, PRODUCTION)
     assert not isinstance(joined, IgnoredEvent)
     assert (joined.kind, joined.severity) == (NotificationKind.ROLLBACK_JOINED, Severity.INFO)
     # When the joined alarm is notified
-    result = _run(world, joined, owner="inv-2")
+    result = _run(world, joined, owner="inv-2", config=PRODUCTION_BOT)
     # Then one threaded, not broadcast, Slack reply under the page; no second email
-    page, reply = world.slack.posted
+    page, reply = [p for p in world.slack.posted if p.channel == "#lms-prod-alerts"]
     assert (reply.channel, reply.thread_ts, reply.broadcast) == ("#lms-prod-alerts", page.ts, False)
     assert len(world.email.sent) == 1
-    assert [d["channel"] for d in result.deliveries] == ["slack"]
+    assert [d["channel"] for d in result.deliveries] == ["slack", "slack_living"]
+    # and the living message counts the alarm instead of replying about it
+    assert world.living.status("d-ABCDEF123").alarms[0].count == 1
+    assert len(world.slack.top_level("C0RELEASES1")) == 1
 
 
 def test_rollback_started_announced_again_is_delivered_again_as_critical() -> None:
