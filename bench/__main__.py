@@ -26,6 +26,7 @@ SECTIONS = [
     ("Rollback: alarm to StopDeployment, and a storm", "bench.capabilities_bench", "rollback_lines"),
     ("Notifier: per event", "bench.capabilities_bench", "notifier_lines"),
     ("Canary judge: 1,000 recorded steps (ratio to reading them)", "bench.canary_bench", "judge_lines"),
+    ("Canary analysis: one live decision (ratio to one bare GetMetricData)", "bench.canary_bench", "analysis_lines"),
     ("Ledger: pipeline metrics over 10,000 deployments (ratio to reading them)", "bench.ledger_bench", "ledger_lines"),
 ]
 

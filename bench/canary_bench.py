@@ -100,3 +100,94 @@ def judge_lines() -> list[str]:
             f"({parsers / FILES * 1e6:.0f} us per call; every subcommand's, not judge's)",
         ),
     ]
+
+
+def analysis_lines() -> list[str]:
+    """One live analysis decision (two target groups' GetMetricData + the judgement) vs one bare GetMetricData."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from bench.measure import median, timed  # noqa: PLC0415
+    from lambdas.canary.adapters.cloudwatch import AlbMetrics  # noqa: PLC0415
+    from lambdas.canary.adapters.judgement import CanaryJudgement  # noqa: PLC0415
+    from lambdas.core import aws  # noqa: PLC0415
+    from lambdas.core.config import load_environment  # noqa: PLC0415
+    from tollgate.embedded_aws import EmbeddedAws  # noqa: PLC0415
+
+    config = load_environment("production")
+    groups = config.lms.services["backend"].target_groups
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = end - timedelta(minutes=7)
+    with EmbeddedAws(region=config.region):
+        cloudwatch = aws.client("cloudwatch")
+        rng = random.Random(8)  # benchmark data, not secrets
+        for group, requests in ((groups.blue, 900.0), (groups.green, 100.0)):
+            dimensions = [
+                {"Name": "TargetGroup", "Value": group},
+                {"Name": "LoadBalancer", "Value": config.lms.load_balancer},
+            ]
+            for minute in range(7):
+                at = start + timedelta(minutes=minute, seconds=30)
+                cloudwatch.put_metric_data(
+                    Namespace="AWS/ApplicationELB",
+                    MetricData=[
+                        {"MetricName": "RequestCount", "Dimensions": dimensions, "Value": requests, "Timestamp": at},
+                        {
+                            "MetricName": "HTTPCode_Target_5XX_Count",
+                            "Dimensions": dimensions,
+                            "Value": 0.0,
+                            "Timestamp": at,
+                        },
+                        *[
+                            {
+                                "MetricName": "TargetResponseTime",
+                                "Dimensions": dimensions,
+                                "Value": 0.08 + rng.uniform(-0.01, 0.01),
+                                "Timestamp": at,
+                            }
+                            for _ in range(5)
+                        ],
+                    ],
+                )
+        metrics, judge = AlbMetrics(config), CanaryJudgement(config)
+        bare_query = {
+            "Id": "m0",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/ApplicationELB",
+                    "MetricName": "RequestCount",
+                    "Dimensions": [
+                        {"Name": "TargetGroup", "Value": groups.blue},
+                        {"Name": "LoadBalancer", "Value": config.lms.load_balancer},
+                    ],
+                },
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+
+        def bare() -> None:
+            cloudwatch.get_metric_data(MetricDataQueries=[bare_query], StartTime=start, EndTime=end)
+
+        verdicts: list[str] = []
+
+        def decision() -> None:
+            analysis = {
+                "service": "backend",
+                "step_percent": 10,
+                "period_seconds": 60,
+                "baseline": metrics.series(groups.blue, start=start, end=end, period_seconds=60),
+                "canary": metrics.series(groups.green, start=start, end=end, period_seconds=60),
+            }
+            verdicts.append(str(judge.judge(analysis)["verdict"]))
+
+        bare()
+        decision()
+        bare_s, decision_s = median(timed(bare, 30)), median(timed(decision, 30))
+    return [
+        line("baseline: one bare GetMetricData call (embedded AWS)", f"{bare_s * 1000:.1f} ms"),
+        line(
+            "one analysis decision: 2 x GetMetricData (3 series each) + judgement",
+            f"{decision_s / bare_s:.1f} x",
+            f"({decision_s * 1000:.1f} ms; verdict {verdicts[-1]})",
+        ),
+    ]

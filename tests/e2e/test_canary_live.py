@@ -9,6 +9,7 @@ Operators act while the driver waits for the canary's report, through the CLI or
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from tollgate.embedded_aws import extensions
 from tollgate.local.deploy import function_environment
 from tollgate.local.replay import LocalWorld
 from tollgate.local.simulation import Simulation, simulate_deployment
+from tollgate.local.slack_clicks import signed_click
 from tollgate.scenarios.injections import operator_request_event
 
 
@@ -240,3 +242,61 @@ def test_an_approval_from_someone_not_allowed_is_refused_and_the_deadline_fails_
     assert "mallory" in requests[0]["reason"]
     (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
     assert "no approval within deployment.approval_timeout_seconds (1200 s)" in before.verdict
+
+
+def test_approve_and_abort_clicked_in_slack_release_the_canary_then_restore_blue() -> None:
+    """Issue 14: the living message's buttons drive the canary through the same requests as the CLI."""
+    seen: dict[str, Any] = {}
+
+    def click(world: LocalWorld, action: str, deployment_id: str, user: str) -> list[str]:
+        """The detail types the click put on Tollgate's bus."""
+        event = signed_click(
+            f"tollgate_{action}", deployment_id=deployment_id, service="backend", user_id=user, at=time.time()
+        )
+        report = world.replay(event, function="SlackActions")
+        assert report.results[0]["output"]["statusCode"] == 200  # acknowledged within Slack's 3 seconds
+        return [
+            entry["DetailType"]
+            for call in report.aws_calls
+            if call["operation"] == "PutEvents" and call["function"].startswith("SlackActions")
+            for entry in call["params"]["Entries"]
+        ]
+
+    def approve_then_abort(world: LocalWorld, simulation: Simulation) -> bool:
+        if "approve" not in seen:
+            if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
+                return False
+            seen["stranger"] = click(world, "approve", simulation.deployment_id, "U0STRANGER1")
+            seen["approve"] = click(world, "approve", simulation.deployment_id, "U0RELEASEMGR")
+            return False
+        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
+        if progress is None or progress.get("step_percent", {}).get("S") != "10":
+            return False
+        seen["abort"] = click(world, "abort", simulation.deployment_id, "U0LMSLEAD01")
+        return True
+
+    def inspect(world: LocalWorld, simulation: Simulation) -> None:
+        assert world.slack is not None
+        living = [m for m in world.slack.messages if m.metadata and not m.thread_ts]
+        seen["living"] = [(m.channel, m.updates, json.dumps(m.payload)) for m in living]
+        seen["rules"] = _tollgate_rules(world)
+
+    simulation = simulate_deployment("production", "backend", while_waiting=_once(approve_then_abort), inspect=inspect)
+
+    # A stranger's click was refused; the release manager's released the wait; the lead's abort restored blue
+    assert seen["stranger"] == ["Approval Refused"]
+    assert seen["approve"] == ["Approve Requested"]
+    assert seen["abort"] == ["Canary Abort Requested"]
+    actions = _canary_actions(simulation)
+    assert actions[0] == ("await_approval", None, "waiting")
+    assert ("shift", 10, "shifted") in actions
+    assert simulation.status == "Failed"
+    assert seen["rules"] == []
+    (before,) = [s for s in simulation.steps if s.name == "BeforeAllowTraffic"]
+    assert "aborted by lms-lead" in before.verdict
+    # And the deployment's one living message shows who approved and who aborted
+    (living,) = [m for m in seen["living"] if simulation.deployment_id in m[2]]
+    channel, updates, payload = living
+    assert channel == "#lms-releases"
+    assert updates >= 3
+    assert "release-manager" in payload and "lms-lead" in payload

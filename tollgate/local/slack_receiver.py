@@ -369,6 +369,10 @@ def install_slack_secrets(receiver: SlackReceiver, config: Any, secretsmanager: 
     values = {config.alerts.slack_webhook_secret: receiver.webhook_secret_value(channels)}
     if config.alerts.slack_bot_token_secret:
         values[config.alerts.slack_bot_token_secret] = receiver.bot_token
+    if config.alerts.slack_signing_secret:
+        from tollgate.local.slack_clicks import LOCAL_SIGNING_SECRET  # noqa: PLC0415 - only with buttons
+
+        values[config.alerts.slack_signing_secret] = LOCAL_SIGNING_SECRET
     for name, value in values.items():
         try:
             secretsmanager.create_secret(Name=name, SecretString=value)

@@ -36,6 +36,7 @@ from tollgate.local.deploy import function_environment
 from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
 from tollgate.local.simulation import REPORT_WAIT_SECONDS, hook_functions
+from tollgate.local.slack_clicks import signed_click
 from tollgate.local.template import LOCAL_TIME_SCALE
 from tollgate.scenarios.injections import (
     alarm_event,
@@ -398,6 +399,23 @@ class _Play:
 
     def _operator(self, operator: OperatorInjection) -> None:
         action, by = operator.action, operator.by
+        slack_user = self._slack_user(by)
+        if self.canary and slack_user:
+            # The operator clicks the living message's button: a signed interactivity request to Tollgate's
+            # Slack function, which puts the same request on Tollgate's bus as the CLI does.
+            click = signed_click(
+                f"tollgate_{action.value}",
+                deployment_id=self.result.deployment_id,
+                service=self.service,
+                user_id=slack_user,
+                at=time.time(),
+            )
+            report = self.world.replay(click, function="SlackActions")
+            self._keep(f"Slack {action.value}", report)
+            self._entry(
+                f"Slack button {action.value}", check=f"clicked by {by} ({slack_user})", decision=_decisions([report])
+            )
+            return
         if self.canary:
             # The same request `tollgate approve|reject|canary promote|abort --live` puts on Tollgate's bus.
             detail: dict[str, Any] = {"by": by, "reason": f"scenario {self.scenario.name}"}
@@ -418,6 +436,13 @@ class _Play:
             # Today's blue/green flow has only the approval; promote/abort need the canary controller (the
             # schema refuses them without `requires: [canary-controller]`), reject is the absence of an approval.
             self._entry(f"operator {action.value}", check=f"by {by}", decision="no approval recorded")
+
+    def _slack_user(self, approver: str) -> str | None:
+        """The Slack user the config maps to this approver, where the environment has Slack buttons."""
+        alerts = self.config.alerts
+        if not alerts.slack_signing_secret:
+            return None
+        return next((user for user, name in sorted(alerts.slack_approvers.items()) if name == approver), None)
 
     def _duplicate_hook(self, hook: Hook) -> None:
         if hook.value not in self.hook_payloads:
