@@ -166,7 +166,14 @@ def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a
     actions = _canary_actions(simulation)
     assert actions[0] == ("await_approval", None, "waiting")
     assert ("shift", 10, "shifted") in actions
-    assert "Canary promoted" in " | ".join(n["summary"] for n in simulation.notifications)
+    announced = [
+        entry["DetailType"]
+        for triggered in simulation.reports
+        for call in triggered.report.aws_calls
+        if call["operation"] == "PutEvents"
+        for entry in call["params"]["Entries"]
+    ]
+    assert announced.count("Canary Promoted") == 1
 
 
 def test_abort_from_the_cli_restores_blue_and_fails_the_hook(capsys: pytest.CaptureFixture[str]) -> None:
