@@ -156,8 +156,9 @@ def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a
         if datetime.now(UTC) - started < timedelta(seconds=4):
             return False  # promote once most of the 7-period bake has data (the step is still analysed)
         table = _task_table(world)
-        code = main(["canary", "promote", "--env", "production", "--service", "backend", "--by", "lms-lead",
-                     "--state-table", table])  # fmt: skip
+        with world.paused():
+            code = main(["canary", "promote", "--env", "production", "--service", "backend", "--by", "lms-lead",
+                         "--state-table", table])  # fmt: skip
         return code == 0
 
     simulation = simulate_deployment("production", "backend", while_waiting=_once(approve_then_promote))
@@ -184,11 +185,12 @@ def test_abort_from_the_cli_restores_blue_and_fails_the_hook(capsys: pytest.Capt
         if progress is None:
             return False
         table = _task_table(world)
-        assert main(["canary", "status", "--env", "production", "--service", "backend", "--state-table", table,
-                     "--json"]) == 0  # fmt: skip
-        seen["status"] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        return main(["canary", "abort", "--env", "production", "--service", "backend", "--by", "lms-lead",
-                     "--reason", "latency looks odd", "--state-table", table]) == 0  # fmt: skip
+        with world.paused():  # the CLI prints; no handler may redirect stdout meanwhile
+            assert main(["canary", "status", "--env", "production", "--service", "backend", "--state-table", table,
+                         "--json"]) == 0  # fmt: skip
+            seen["status"] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+            return main(["canary", "abort", "--env", "production", "--service", "backend", "--by", "lms-lead",
+                         "--reason", "latency looks odd", "--state-table", table]) == 0  # fmt: skip
 
     def inspect(world: LocalWorld, simulation: Simulation) -> None:
         seen["rules"] = _tollgate_rules(world)

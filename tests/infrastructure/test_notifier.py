@@ -16,7 +16,7 @@ from lambdas.notifier.adapters.living_messages import LIVING_KIND
 from stacks.constructs.notifier import NOTIFIER_HANDLER, Notifier
 from stacks.constructs.shared import SharedResources
 from tests.conftest import EVENTS_DIR
-from tests.unit.notifier.factories import with_bot_token
+from tests.unit.notifier.factories import webhook_only, with_bot_token
 
 
 @pytest.fixture
@@ -101,7 +101,8 @@ def test_least_privilege_reads_the_slack_secret_and_publishes_to_the_alert_topic
     statements = _statements(template)
     secret = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
     assert secret
-    assert all("slack-webhook" in str(s["Resource"]) for s in secret)
+    # The webhook secret, and the bot token's where the environment configures one: nothing else
+    assert all("slack-webhook" in str(s["Resource"]) or "slack-bot-token" in str(s["Resource"]) for s in secret)
     publish = [s for s in statements if "sns:Publish" in _actions(s)]
     assert len(publish) == 1
     assert "AlertTopic" in str(publish[0]["Resource"])
@@ -124,7 +125,7 @@ def test_state_table_writes_are_only_the_delivery_records_and_the_living_message
 def test_the_bot_token_secret_is_readable_only_when_configured(
     bare_stack: Stack, shared_resources: SharedResources, environment_config: EnvironmentConfig, with_token: bool
 ) -> None:
-    config = with_bot_token(environment_config) if with_token else environment_config
+    config = with_bot_token(environment_config) if with_token else webhook_only(environment_config)
     Notifier(bare_stack, "Notifier", shared=shared_resources, config=config)
     statements = _statements(Template.from_stack(bare_stack))
     secrets = [json.dumps(s["Resource"]) for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]

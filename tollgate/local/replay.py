@@ -156,6 +156,13 @@ class LocalWorld:
         with self._lock:
             return self._replay(event, function=function)
 
+    def paused(self) -> threading.RLock:
+        """Hold the world (``with world.paused():``): no function runs meanwhile; state machine tasks wait.
+
+        A handler runs with the process's stdout redirected to its log buffer, so whatever prints while a task
+        may run on another thread (an operator's CLI command, say) holds the world first."""
+        return self._lock
+
     def invoke_task(self, function: str, payload: Any) -> tuple[Any, str | None]:
         """A state machine's Lambda task (``extensions.LambdaInvoker``): the handler, and what it announced."""
         name = function.split(":function:", 1)[-1].split(":", 1)[0]

@@ -13,7 +13,7 @@ from lambdas.core import settings as settings_module
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.core.settings import settings
 from lambdas.notifier import settings as notifier_settings_module
-from tests.unit.notifier.factories import BOT_TOKEN_SECRET, with_bot_token
+from tests.unit.notifier.factories import BOT_TOKEN_SECRET, webhook_only, with_bot_token
 from tollgate.embedded_aws.tables import create_tollgate_tables
 from tollgate.local.slack_receiver import SlackReceiver, emails_sent, install_slack_secrets
 
@@ -66,10 +66,10 @@ def notifier_world(
     def use_environment(name: str, *, bot_token: bool = False) -> EnvironmentConfig:
         """Run as this environment's notifier; its webhook secret points at the receiver."""
         config = load_environment(name)
-        if bot_token:
-            config = with_bot_token(config, BOT_TOKEN_SECRET)
-            monkeypatch.setattr(settings_module, "environment", lambda _name: config)
-            monkeypatch.setattr(notifier_settings_module, "environment", lambda _name: config)
+        # With a bot token, the living message; without one, the webhook path (whatever the file configures).
+        config = with_bot_token(config, BOT_TOKEN_SECRET) if bot_token else webhook_only(config)
+        monkeypatch.setattr(settings_module, "environment", lambda _name: config)
+        monkeypatch.setattr(notifier_settings_module, "environment", lambda _name: config)
         for key, value in install_slack_secrets(slack_receiver, config, secrets).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("TOLLGATE_ENVIRONMENT", name)

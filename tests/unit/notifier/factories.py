@@ -128,3 +128,10 @@ def with_bot_token(config: EnvironmentConfig, secret: str = BOT_TOKEN_SECRET) ->
         if route.get("slack_channel"):
             route["slack_channel_id"] = CHANNEL_IDS[route["slack_channel"]]
     return EnvironmentConfig.model_validate(raw)
+
+
+def webhook_only(config: EnvironmentConfig) -> EnvironmentConfig:
+    """The environment with Slack through its webhook alone: no bot token (no living message), no buttons."""
+    raw = config.model_dump(mode="json")
+    raw["alerts"].update(slack_bot_token_secret=None, slack_signing_secret=None, slack_approvers={})
+    return EnvironmentConfig.model_validate(raw)

@@ -18,10 +18,10 @@ from lambdas.notifier.errors import (
 from lambdas.notifier.notification import IgnoredEvent, NotificationKind
 from lambdas.notifier.notify import Budget, budget_for, notify
 from lambdas.notifier.sources import notification_from_event
-from tests.unit.notifier.factories import codedeploy_event, notification, tollgate_event, with_bot_token
+from tests.unit.notifier.factories import codedeploy_event, notification, tollgate_event, webhook_only, with_bot_token
 from tests.unit.notifier.fakes import FakeClock, FakeWorld
 
-PRODUCTION = load_environment("production")
+PRODUCTION = webhook_only(load_environment("production"))  # the webhook path (living messages: own tests)
 PRODUCTION_BOT = with_bot_token(PRODUCTION)
 SLACK, EMAIL = "slack##lms-prod-alerts", "email#lms-oncall@example.com"
 LEASE = timedelta(seconds=60)
