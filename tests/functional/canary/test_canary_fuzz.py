@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,29 +21,14 @@ from lambdas.canary import handler as task_handler
 from lambdas.canary import request_handler, start_handler
 from lambdas.canary.adapters.elbv2 import TrafficError
 from lambdas.canary.controller import CanaryStateError
-from lambdas.core.config import Hook
-from lambdas.core.settings import settings
 from lambdas.core.tollgate_events import DetailType
 from tests.conftest import EVENTS_DIR
-from tests.functional.rollback.scenario import RollbackScenario, rollback_scenario
+from tests.functional.rollback.scenario import RollbackScenario
 from tests.fuzz import answer_is_json, run_fuzz
 from tollgate.embedded_aws import extensions
 from tollgate.local.context import LocalLambdaContext
 
-STATE_MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:tollgate-production-canary"
 ANNOUNCE_OR_ACT = ("PutEvents", "PutLifecycleEventHookExecutionStatus", "StartExecution", "ModifyRule")
-
-
-@pytest.fixture
-def world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RollbackScenario, str, str]]:
-    monkeypatch.setenv("TOLLGATE_CANARY_STATE_MACHINE_ARN", STATE_MACHINE)
-    settings.cache_clear()
-    with rollback_scenario("production") as scenario:
-        deployment_id = scenario.in_flight_deployment("backend")
-        execution_id = extensions.register_hook_execution(deployment_id, Hook.BEFORE_ALLOW_TRAFFIC.value)
-        scenario.recorder.clear()
-        yield scenario, deployment_id, execution_id
-    settings.cache_clear()
 
 
 def _context(name: str) -> LocalLambdaContext:
@@ -59,8 +43,8 @@ def _accepted_reports(deployment_id: str) -> int:
     return len([r for r in extensions.reported_hook_statuses(deployment_id) if r.accepted])
 
 
-def test_hostile_invocations_never_crash_the_canary_starter(world: tuple[RollbackScenario, str, str]) -> None:
-    scenario, deployment_id, _ = world
+def test_hostile_invocations_never_crash_the_canary_starter(canary_world: tuple[RollbackScenario, str, str]) -> None:
+    scenario, deployment_id, _ = canary_world
     samples = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(EVENTS_DIR.glob("codedeploy-hook-*.json"))]
 
     def check(event: Any) -> str:
@@ -90,8 +74,10 @@ def _request(detail_type: DetailType, **detail: Any) -> dict[str, Any]:
     }
 
 
-def test_hostile_requests_never_crash_the_canary_request_handler(world: tuple[RollbackScenario, str, str]) -> None:
-    scenario, deployment_id, _ = world
+def test_hostile_requests_never_crash_the_canary_request_handler(
+    canary_world: tuple[RollbackScenario, str, str],
+) -> None:
+    scenario, deployment_id, _ = canary_world
     samples = [
         _request(DetailType.APPROVE_REQUESTED, deployment_id=deployment_id),
         _request(DetailType.REJECT_REQUESTED, deployment_id=deployment_id),
@@ -112,8 +98,8 @@ def test_hostile_requests_never_crash_the_canary_request_handler(world: tuple[Ro
     assert seen["decision:ignored"] > 0
 
 
-def test_hostile_task_inputs_are_task_errors_or_answers(world: tuple[RollbackScenario, str, str]) -> None:
-    scenario, deployment_id, execution_id = world
+def test_hostile_task_inputs_are_task_errors_or_answers(canary_world: tuple[RollbackScenario, str, str]) -> None:
+    scenario, deployment_id, execution_id = canary_world
     base = {"deployment_id": deployment_id, "hook_execution_id": execution_id, "service": "backend"}
     samples = [
         {**base, "action": "await_approval", "task_token": "token-1"},
@@ -146,10 +132,10 @@ def test_hostile_task_inputs_are_task_errors_or_answers(world: tuple[RollbackSce
 
 @pytest.mark.parametrize("detail_type", [{"a": 1}, ["Approve Requested"], 5, None])
 def test_a_detail_type_that_is_not_a_string_is_ignored(
-    world: tuple[RollbackScenario, str, str], detail_type: Any
+    canary_world: tuple[RollbackScenario, str, str], detail_type: Any
 ) -> None:
     # Given an operator request whose detail-type is not a string (a dict crashed the handler: unhashable)
-    scenario, deployment_id, _ = world
+    scenario, deployment_id, _ = canary_world
     event = {**_request(DetailType.APPROVE_REQUESTED, deployment_id=deployment_id), "detail-type": detail_type}
     # When it arrives, Then it is ignored and nothing happens
     answer = request_handler.handler(event, _context("tollgate-production-canary-requests"))
@@ -169,10 +155,10 @@ def _nested(depth: int) -> Any:
     [_nested(200), {"Error": _nested(50), "Cause": "\ud800" + "c" * 300_000}, "just a string", [1, 2], 7],
 )
 def test_the_failure_path_reports_and_announces_whatever_the_error_looks_like(
-    world: tuple[RollbackScenario, str, str], error: Any
+    canary_world: tuple[RollbackScenario, str, str], error: Any
 ) -> None:
     # Given the Catch hands the fail task an error of an odd shape (a deep one crashed the announcement)
-    scenario, deployment_id, execution_id = world
+    scenario, deployment_id, execution_id = canary_world
     event = {
         "action": "fail",
         "deployment_id": deployment_id,
