@@ -101,3 +101,84 @@ def test_hostile_deliveries_never_crash_the_webhook(world: tuple[LedgerWorld, Ca
 
     seen = run_fuzz("github_webhook", samples, check)
     assert seen["decision:rejected"] > 0
+
+
+def _deep(depth: int = 200) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("id", _deep()),  # the fuzz's find: stringified into a sort key over DynamoDB's 1,024 bytes
+        ("id", "e" * 2000),
+        ("id", "\ud800"),
+        ("deploymentId", "d-" + "9" * 3000),
+        ("deploymentId", ["d-1"]),
+        ("announced deployment_id", "d-" + "9" * 3000),
+    ],
+)
+def test_ids_that_cannot_key_a_record_are_ignored_not_a_crash(
+    world: tuple[LedgerWorld, CallRecorder], where: str, value: Any
+) -> None:
+    # Given an event whose id (or deployment id) is not an id at all
+    ledger, recorder = world
+    t = datetime.now(UTC)
+    if where == "announced deployment_id":
+        event = ledger.announcement("Hook Verdict", t, service="backend", deployment_id=value)
+    else:
+        event = ledger.codedeploy_event("d-ABCDEF123", "START", t)
+        if where == "id":
+            event["id"] = value
+        else:
+            event["detail"]["deploymentId"] = value
+    recorder.clear()
+    # When the ledger gets it, Then it is ignored with a reason and nothing is written (it used to raise)
+    answer = ledger_handler.handler(event, ledger.context())
+    assert answer["decision"] == "ignored"
+    assert _writes(recorder) == []
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: p["workflow_run"]["actor"].update(login=_deep()),  # the fuzz's find: a 500 from the ledger write
+        lambda p: p["workflow_run"].update(triggering_actor={"login": 5}),
+        lambda p: p["repository"].update(full_name="r" * 5000),
+        lambda p: p["repository"].update(full_name=["acme/lms"]),
+        lambda p: p["workflow_run"].update(name="\ud800", head_branch=7, html_url={"a": 1}),
+        lambda p: p.update(workflow=["not", "an", "object"]),
+        lambda p: p["workflow_run"].update(id=True),
+    ],
+)
+def test_signed_deliveries_of_odd_shape_are_answered_not_a_crash(
+    world: tuple[LedgerWorld, CallRecorder], tamper: Any
+) -> None:
+    # Given a delivery GitHub signed (whoever holds the secret) whose fields have odd types or sizes
+    ledger, recorder = world
+    payload = workflow_run_payload(
+        run_id=1, conclusion="success", started="2026-03-12T14:12:05Z", completed="2026-03-12T14:20:29Z", sha="abc"
+    )
+    tamper(payload)
+    recorder.clear()
+    # When it arrives, Then it is recorded with only what is well-formed, or ignored: never a 500
+    answer = webhook_handler.handler(_signed(payload), ledger.context())
+    assert answer["statusCode"] in (201, 202), answer
+    if answer["statusCode"] == 202:
+        assert _writes(recorder) == []
+
+
+@pytest.mark.parametrize("delivery_id", ["g" * 5000, "\u202e-guid", "a b\n"])
+def test_a_delivery_id_that_is_not_an_id_is_rejected(world: tuple[LedgerWorld, CallRecorder], delivery_id: str) -> None:
+    ledger, recorder = world
+    payload = workflow_run_payload(
+        run_id=1, conclusion="success", started="2026-03-12T14:12:05Z", completed="2026-03-12T14:20:29Z", sha="abc"
+    )
+    event = function_url_event(payload, delivery_id=delivery_id, secret=SECRET)
+    recorder.clear()
+    answer = webhook_handler.handler(event, ledger.context())
+    assert answer["statusCode"] == 400
+    assert _writes(recorder) == []
