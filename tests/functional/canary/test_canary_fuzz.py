@@ -51,7 +51,7 @@ def test_hostile_invocations_never_crash_the_canary_starter(canary_world: tuple[
         scenario.recorder.clear()
         answer = start_handler.handler(copy.deepcopy(event), _context("tollgate-production-canary-start"))
         answer_is_json(answer)
-        if answer["decision"] == "ignored":
+        if answer["decision"] in ("ignored", "unreported"):
             assert _acted(scenario) == [], answer
         return str(answer["decision"])
 
@@ -172,3 +172,16 @@ def test_the_failure_path_reports_and_announces_whatever_the_error_looks_like(
     assert answer["outcome"] == "reported"
     assert [r.status for r in extensions.reported_hook_statuses(deployment_id) if r.accepted] == ["Failed"]
     assert scenario.recorder.named("PutEvents")
+
+
+def test_a_hook_invocation_for_no_deployment_is_answered_not_a_crash(
+    canary_world: tuple[RollbackScenario, str, str],
+) -> None:
+    # Given a well-formed invocation naming a deployment that does not exist (the fuzz's find: it raised)
+    scenario, _, _ = canary_world
+    event = {"DeploymentId": "d-7Q2K9ZB4M", "LifecycleEventHookExecutionId": "0"}
+    # When the starter gets it, Then it answers "unreported" and starts and reports nothing
+    answer = start_handler.handler(event, _context("tollgate-production-canary-start"))
+    assert answer["decision"] == "unreported"
+    assert "DeploymentDoesNotExist" in answer["reason"]
+    assert _acted(scenario) == []
