@@ -29,6 +29,7 @@ FUZZ_COUNTS = BUILD / "fuzz-counts.json"
 class Matrix:
     function: str  # may name a parameter, e.g. "canary task: {action}"
     invariant: str
+    site: str = ""  # the call site of a test whose parameters name none
 
 
 MATRICES: Mapping[str, Matrix] = {
@@ -52,7 +53,9 @@ MATRICES: Mapping[str, Matrix] = {
         "notifier", "the alert reaches email at least once and Slack at most once"
     ),
     "tests/functional/ledger/test_ledger_faults.py": Matrix(
-        "ledger", "after the retry the records are exactly a clean run's"
+        "ledger",
+        "after the retry the records are exactly a clean run's (CodeDeploy unreadable: the state is still recorded)",
+        site="codedeploy:GetDeployment (every attempt)",
     ),
 }
 KINDS: tuple[FaultKind, ...] = (*CALL_FAULTS, *KILLS)
@@ -74,17 +77,25 @@ class Cell:
     kind: str
     held: bool
     at: float
+    rank: tuple[int, ...] = ()  # the call site's place in its matrix (its parameters' indices)
 
 
-def cell_of(module: str, params: Mapping[str, Any], held: bool, at: float | None = None) -> Cell | None:
+def cell_of(
+    module: str,
+    params: Mapping[str, Any],
+    held: bool,
+    at: float | None = None,
+    indices: Mapping[str, int] | None = None,
+) -> Cell | None:
     """The table cell a matrix test fills, or None for a test that is not a matrix cell."""
     matrix = MATRICES.get(module)
     if matrix is None or "kind" not in params:
         return None
     values = {name: getattr(value, "value", value) for name, value in params.items()}
-    site = str(values.get("site") or values.get("operation"))
+    site = str(values.get("site") or values.get("operation") or matrix.site)
     if "site" not in values and int(values.get("nth", 1)) > 1:
         site = f"{site} (call {values['nth']})"
+    rank = tuple(index for name, index in (indices or {}).items() if name != "kind")
     return Cell(
         module=module,
         function=matrix.function.format(**values),
@@ -92,6 +103,7 @@ def cell_of(module: str, params: Mapping[str, Any], held: bool, at: float | None
         kind=str(values["kind"]),
         held=held,
         at=time.time() if at is None else at,
+        rank=rank,
     )
 
 
@@ -101,7 +113,7 @@ def observe(item: Any, report: Any) -> None:
     if callspec is None or report.when not in ("setup", "call") or (report.when == "setup" and report.passed):
         return
     module = Path(str(item.fspath)).resolve().relative_to(BUILD.parent).as_posix()
-    cell = cell_of(module, callspec.params, held=bool(report.passed))
+    cell = cell_of(module, callspec.params, held=bool(report.passed), indices=getattr(callspec, "indices", None))
     if cell is None:
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -114,7 +126,8 @@ def recorded() -> list[Cell]:
     for path in sorted(RESULTS.glob("*.jsonl")) if RESULTS.is_dir() else []:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                cells.append(Cell(**json.loads(line)))
+                fields = json.loads(line)
+                cells.append(Cell(**{**fields, "rank": tuple(fields.get("rank") or ())}))
             except (ValueError, TypeError):
                 continue  # a line cut short by a killed run
     return cells
@@ -125,16 +138,17 @@ def render(cells: Iterable[Cell], fuzz_counts: Mapping[str, Mapping[str, int]] |
     latest: dict[tuple[str, str, str], Cell] = {}
     for cell in sorted(cells, key=lambda c: c.at):
         latest[(cell.function, cell.site, cell.kind)] = cell
-    order: dict[str, dict[str, None]] = {}
+    order: dict[str, dict[str, tuple[int, ...]]] = {}
     invariants: dict[str, str] = {}
-    for cell in latest.values():
-        order.setdefault(cell.function, {})[cell.site] = None
+    modules = list(MATRICES)
+    for cell in sorted(latest.values(), key=lambda c: (modules.index(c.module), c.rank)):
+        order.setdefault(cell.function, {}).setdefault(cell.site, cell.rank)
         invariants[cell.function] = MATRICES[cell.module].invariant
     header = "| function | call site | " + " | ".join(_HEADINGS[k] for k in KINDS) + " |"
     lines = ["# Fault-injection matrix", "", header, "|" + "---|" * (len(KINDS) + 2)]
     held = total = 0
     for function, sites in order.items():
-        for site in sites:
+        for site in sorted(sites, key=lambda name: sites[name]):
             marks = []
             for kind in KINDS:
                 cell = latest.get((function, site, kind.value))
