@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests import fault_table
 from tollgate.embedded_aws import EmbeddedAws
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -32,6 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
     from tollgate.local.template import ensure_fresh_templates  # noqa: PLC0415 - only when tests start
 
     ensure_fresh_templates()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Every fault-matrix cell's outcome goes to build/fault-results/ (tests/fault_table.py)."""
+    outcome = yield
+    fault_table.observe(item, outcome.get_result())  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not hasattr(session.config, "workerinput"):  # xdist's controller (or a plain run): workers are done
+        fault_table.write_table()
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,13 @@ that no exception escapes and that nothing mutating happens for what Tollgate do
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 EVENTBRIDGE_MAX_BYTES = 256 * 1024
@@ -105,3 +109,44 @@ def _mutated(draw: st.DrawFn, samples: Sequence[dict[str, Any]]) -> Any:
 def hostile_events(samples: Sequence[dict[str, Any]]) -> st.SearchStrategy[Any]:
     """Mutated samples (most draws) and non-object payloads."""
     return st.one_of(_mutated(samples), _mutated(samples), _mutated(samples), NON_OBJECTS)
+
+
+# -- running a handler's fuzz and recording what it saw ------------------------------------------------
+
+FUZZ_CASES = 250  # per handler: enough to reach every field of every sample, fast on a loaded machine
+COUNTS_FILE = Path(__file__).resolve().parent.parent / "build" / "fuzz-counts.json"
+
+
+def run_fuzz(
+    name: str, samples: Sequence[dict[str, Any]], check: Callable[[Any], str], *, cases: int = FUZZ_CASES
+) -> Counter[str]:
+    """Draw ``cases`` hostile events from ``samples`` and hand each to ``check``, which runs the handler,
+    asserts the invariants and returns the handler's decision; the counts per decision are returned and
+    recorded in build/fuzz-counts.json (the closing note's case counts)."""
+    seen: Counter[str] = Counter()
+
+    @settings(max_examples=cases, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(hostile_events(samples))
+    def one(event: Any) -> None:
+        seen["cases"] += 1
+        seen[f"decision:{check(event)}"] += 1
+
+    one()
+    record_counts(name, seen)
+    return seen
+
+
+def record_counts(name: str, seen: Counter[str]) -> None:
+    COUNTS_FILE.parent.mkdir(exist_ok=True)
+    try:
+        counts = json.loads(COUNTS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        counts = {}
+    counts[name] = dict(sorted(seen.items()))
+    COUNTS_FILE.write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"fuzz {name}: {dict(sorted(seen.items()))}")
+
+
+def answer_is_json(answer: Any) -> None:
+    """What a handler returns goes back through the Lambda runtime's JSON encoder."""
+    json.dumps(answer)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Step Functions' Catch output is {"Error": str, "Cause": str}; a Cause holds at most 32,768 characters.
+ERROR_MAX = 256
+CAUSE_MAX = 4000
 
 
 class Action(StrEnum):
@@ -45,6 +49,18 @@ class TaskRequest(BaseModel):
     # The Catch's error output ({"Error": ..., "Cause": ...}) on the failure path.
     error: dict[str, Any] | None = None
 
+    @field_validator("error", mode="before")
+    @classmethod
+    def _catch_output(cls, value: Any) -> dict[str, str] | None:
+        """Only the Catch's two strings, bounded: the failure path must report whatever the error looks like
+        (a deeply nested or huge error once crashed the announcement after the report)."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return {"Error": "", "Cause": _bounded(value, CAUSE_MAX)}
+        error, cause = value.get("Error", ""), value.get("Cause", "")
+        return {"Error": _bounded(error, ERROR_MAX), "Cause": _bounded(cause, CAUSE_MAX)}
+
 
 class TaskResult(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -52,3 +68,8 @@ class TaskResult(BaseModel):
     outcome: str  # shifted | baking | done | aborted | passed | failed | extend | reported | waiting
     reason: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _bounded(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else repr(value)[: limit * 2]
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")

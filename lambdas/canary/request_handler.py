@@ -33,7 +33,8 @@ class OperatorRequest(BaseModel):
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    kind = KINDS.get(event.get("detail-type", "")) if isinstance(event, dict) else None
+    detail_type = event.get("detail-type") if isinstance(event, dict) else None
+    kind = KINDS.get(detail_type) if isinstance(detail_type, str) else None  # any JSON value may arrive here
     if kind is None or event.get("source") != TOLLGATE_SOURCE:
         return {"decision": "ignored", "reason": "not an operator request on Tollgate's bus"}
     try:

@@ -8,15 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lambdas.canary.adapters.codedeploy import CodeDeployDeployments, CodeDeployHookReporter
 from lambdas.canary.adapters.stepfunctions import StepFunctionsExecutions
 from lambdas.canary.start import start_canary
 from lambdas.canary.wiring import state_machine_arn
+from lambdas.core.errors import error_code
 from lambdas.core.observability import logger
 from lambdas.core.settings import settings
 from lambdas.hooks.deadline import Deadline
+from lambdas.hooks.errors import ReportError
+
+# CodeDeploy's answers for a deployment or hook execution that does not exist (a hand-made invocation):
+# https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html#API_PutLifecycleEventHookExecutionStatus_Errors
+NO_SUCH_HOOK = frozenset(
+    {"DeploymentDoesNotExistException", "InvalidDeploymentIdException", "InvalidLifecycleEventHookExecutionIdException"}
+)
 
 
 class HookInvocation(BaseModel):
@@ -36,13 +45,21 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(deployment_id=invocation.deployment_id)
     config = settings().config
     deadline = Deadline.from_context(context, margin_ms=config.checks.safety_margin_ms)
-    outcome = start_canary(
-        invocation.deployment_id,
-        invocation.execution_id,
-        config=config,
-        deployments=CodeDeployDeployments(),
-        executions=StepFunctionsExecutions(state_machine_arn()),
-        reporter=CodeDeployHookReporter(deadline),
-    )
+    try:
+        outcome = start_canary(
+            invocation.deployment_id,
+            invocation.execution_id,
+            config=config,
+            deployments=CodeDeployDeployments(),
+            executions=StepFunctionsExecutions(state_machine_arn()),
+            reporter=CodeDeployHookReporter(deadline),
+        )
+    except (ClientError, ReportError) as error:
+        permanent = getattr(error, "permanent", False) and not getattr(error, "access_denied", False)
+        if not permanent and error_code(error) not in NO_SUCH_HOOK:
+            raise  # throttled, refused, out of time: Lambda retries and the health alarm pages
+        # No retry can report to a deployment or hook execution that does not exist: say so and stop.
+        logger.error("Nothing to report to", extra={"error": str(error)[:500]})
+        return {"decision": "unreported", "reason": f"{invocation.deployment_id}: {str(error)[:500]}"}
     logger.info("Canary start", extra={"decision": outcome.decision, "reason": outcome.reason})
     return {"decision": outcome.decision, "reason": outcome.reason, "execution_arn": outcome.execution_arn}

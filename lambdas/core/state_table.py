@@ -124,8 +124,16 @@ class StateTable:
         now: datetime,
         retain: timedelta,
         attributes: Mapping[str, str] | None = None,
+        reclaim_own: bool = False,
     ) -> Claim:
-        """Take the lease on ``state_key`` unless a live lease or a done record is there."""
+        """Take the lease on ``state_key`` unless a live lease or a done record is there.
+
+        With ``reclaim_own``, a live lease of the same ``owner`` is taken over too: the owner is then the
+        Lambda request id, which Lambda's retry of a failed or timed-out asynchronous invocation keeps (a
+        duplicate delivery gets a new one), so the retry resumes its own dead attempt at once instead of
+        finding it "held" until the lease ends:
+        https://repost.aws/knowledge-center/lambda-function-duplicate-invocations
+        """
         item = {
             **state_key.dynamodb(),
             "status": {"S": LEASED},
@@ -134,13 +142,20 @@ class StateTable:
             "expires_at": {"N": str(int((now + retain).timestamp()))},
             **_attribute_values(attributes or {}),
         }
+        condition = "attribute_not_exists(pk) OR (#status = :leased AND lease_until < :now)"
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":leased": {"S": LEASED}, ":now": {"N": str(_epoch(now))}}
+        if reclaim_own:
+            condition += " OR (#status = :leased AND #owner = :owner)"
+            names["#owner"] = "owner"
+            values[":owner"] = {"S": owner}
         try:
             answer = self._dynamodb.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR (#status = :leased AND lease_until < :now)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":leased": {"S": LEASED}, ":now": {"N": str(_epoch(now))}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -150,7 +165,15 @@ class StateTable:
             existing = error.response.get("Item") or {}
             previous = _state_item(existing) if existing else self.get(state_key)
             if previous is None:  # deleted between the write and the read: try once more
-                return self.claim(state_key, owner=owner, lease=lease, now=now, retain=retain, attributes=attributes)
+                return self.claim(
+                    state_key,
+                    owner=owner,
+                    lease=lease,
+                    now=now,
+                    retain=retain,
+                    attributes=attributes,
+                    reclaim_own=reclaim_own,
+                )
             state = ClaimState.DONE if previous.done else ClaimState.HELD
             return Claim(state=state, key=state_key, owner=owner, previous=previous)
         except BotoCoreError as error:

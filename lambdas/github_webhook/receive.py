@@ -17,6 +17,8 @@ from lambdas.github_webhook.ports import BuildWriter, SecretUnavailableError, We
 from lambdas.github_webhook.signature import verify
 from lambdas.github_webhook.workflow_run import NotABuildError, build_from_payload
 
+DELIVERY_ID_MAX = 100  # GitHub's delivery ids are GUIDs (36 characters)
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -78,11 +80,16 @@ def receive(
     if event_name != "workflow_run":
         return Answer(202, "ignored", f"event {event_name!r} is not recorded")
     delivery_id = delivery.headers.get("x-github-delivery", "")
-    if not delivery_id:
-        return Answer(400, "rejected", "X-GitHub-Delivery is missing")
+    if (
+        not delivery_id
+        or len(delivery_id) > DELIVERY_ID_MAX
+        or not delivery_id.isascii()
+        or not delivery_id.isprintable()
+    ):
+        return Answer(400, "rejected", "X-GitHub-Delivery is missing or not a delivery id")  # it keys a record
     try:
         build = build_from_payload(json.loads(delivery.body))
-    except (ValueError, NotABuildError) as error:  # JSONDecodeError is a ValueError
+    except (ValueError, RecursionError, NotABuildError) as error:  # JSONDecodeError is a ValueError
         return Answer(202, "ignored", str(error)[:200])
     if not builds.put_build_once(build, environment=environment, delivery_id=delivery_id):
         return Answer(200, "duplicate", f"delivery {delivery_id} was already recorded")

@@ -23,6 +23,10 @@ from lambdas.core.config import EnvironmentConfig
 from lambdas.core.tollgate_events import TOLLGATE_SOURCE, DetailType, TollgateEvent
 from lambdas.ledger.model import FAILURE, START, SUCCESS, DecisionRecord
 
+# Ids become DynamoDB key parts (a sort key holds at most 1,024 bytes:
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-partition-sort-keys);
+# EventBridge ids are UUIDs and deployment ids a few dozen characters.
+ID_MAX = 256
 CODEDEPLOY_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
 ECS_DEPLOYMENT_STATE_CHANGE = "ECS Deployment State Change"
 CODEDEPLOY_STATES = frozenset({"START", "READY", "SUCCESS", "FAILURE", "STOP"})
@@ -71,10 +75,15 @@ class DecisionFact:
 Fact = StateFact | DecisionFact
 
 
+def usable_id(value: object) -> bool:
+    """A string that can key a record: short, printable ASCII (anything else is not an AWS id)."""
+    return isinstance(value, str) and 0 < len(value) <= ID_MAX and value.isascii() and value.isprintable()
+
+
 def to_fact(event: Any, config: EnvironmentConfig) -> tuple[Fact | None, str]:
     """The fact an EventBridge event states, or None and why it was not one."""
-    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict) or not event.get("id"):
-        return None, "not an EventBridge event with an id and a detail object"
+    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict) or not usable_id(event.get("id")):
+        return None, "not an EventBridge event with a usable id and a detail object"
     detail_type, source = event.get("detail-type"), event.get("source")
     try:
         if source == "aws.codedeploy" and detail_type == CODEDEPLOY_STATE_CHANGE:
@@ -100,7 +109,7 @@ def _time(raw: object) -> datetime:
 def _codedeploy(event: dict[str, Any], config: EnvironmentConfig) -> tuple[Fact | None, str]:
     detail = event["detail"]
     deployment_id, state = detail.get("deploymentId"), detail.get("state")
-    if not isinstance(deployment_id, str) or not deployment_id or state not in CODEDEPLOY_STATES:
+    if not usable_id(deployment_id) or state not in CODEDEPLOY_STATES:
         return None, f"CodeDeploy event without a deployment id or with an unknown state {state!r}"
     if detail.get("application") != config.lms.codedeploy_application:
         return None, f"application {detail.get('application')!r} is not the LMS's in {config.name}"
@@ -118,7 +127,7 @@ def _ecs(event: dict[str, Any], config: EnvironmentConfig) -> tuple[Fact | None,
     resources = event.get("resources") or []
     ecs_service = str(resources[0]).rsplit("/", 1)[-1] if resources else ""
     service = next((n for n, s in config.lms.services.items() if s.ecs_service == ecs_service), None)
-    if not isinstance(deployment_id, str) or not deployment_id or service is None:
+    if not isinstance(deployment_id, str) or not usable_id(deployment_id) or service is None:
         return None, f"ECS event names no deployment or no LMS service ({ecs_service!r})"
     if name not in ECS_STATES and name != ECS_ROLLBACK:
         return None, f"ECS event {name!r} is not a deployment state the ledger records"
@@ -152,6 +161,8 @@ def _announcement(event: dict[str, Any], config: EnvironmentConfig) -> tuple[Fac
         return None, f"malformed Tollgate announcement: {error.error_count()} error(s)"
     if announced.environment != config.name:
         return None, f"announcement for {announced.environment!r}, this ledger is {config.name!r}"
+    if announced.deployment_id is not None and not usable_id(announced.deployment_id):
+        return None, "announcement with a deployment id that is not an id"
     evidence = dict(announced.evidence)
     decision = DecisionRecord(
         event_id=str(event["id"]),
@@ -175,7 +186,7 @@ def _announcement(event: dict[str, Any], config: EnvironmentConfig) -> tuple[Fac
             time_to_restore_seconds=float(restore)
             if announced.detail_type is DetailType.ROLLBACK_RESTORED and isinstance(restore, int | float)
             else None,
-            rollback_deployment_id=rollback_id if isinstance(rollback_id, str) and rollback_id else None,
+            rollback_deployment_id=rollback_id if isinstance(rollback_id, str) and usable_id(rollback_id) else None,
         ),
         "recorded",
     )

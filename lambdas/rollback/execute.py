@@ -64,8 +64,12 @@ def carry_out(
     owner: str,
     lease: timedelta,
     event_id: str | None = None,
+    reclaim_own: bool = False,
 ) -> Execution:
-    """Act on ``decision`` at most once per deployment, however many alarms, retries or requests ask."""
+    """Act on ``decision`` at most once per deployment, however many alarms, retries or requests ask.
+
+    ``reclaim_own``: ``owner`` is the Lambda request id, so Lambda's retry of this invocation takes over
+    its own unfinished lease at once (and checks the real state first, as for any taken-over lease)."""
     if not decision.acts or decision.deployment_id is None or decision.service is None:
         return Execution(decision)
     record = RollbackRecord(
@@ -78,7 +82,7 @@ def carry_out(
         started_at=now,
         event_id=event_id,
     )
-    claim = ports.ledger.claim(record, owner=owner, lease=lease, now=now)
+    claim = ports.ledger.claim(record, owner=owner, lease=lease, now=now, reclaim_own=reclaim_own)
     if not claim.acts:
         return _not_ours(decision, claim, record)
     # No release on failure: the call may have landed in AWS even though it failed here (a timeout after

@@ -20,4 +20,6 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return parsed  # ignored, with the reason logged
     request, request_id = parsed
     function_settings = rollback_settings()
-    return handle_request(request, request_id, function_settings.config, operator_ports(function_settings), here.now)
+    config, ports = function_settings.config, operator_ports(function_settings)
+    # The owner of its leases is the Lambda request id: Lambda's retries of this invocation keep it.
+    return handle_request(request, request_id, config, ports, here.now, owner=here.owner)

@@ -54,10 +54,12 @@ def handle_request(
     config: EnvironmentConfig,
     ports: OperatorPorts,
     now: datetime,
+    *,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     logger.append_keys(environment=request.environment, rollback_type=request.type.value)
     result = run_operator_rollback(
-        request, config, ports.rollback, ports.database, now, steps=ports.steps, request_id=request_id
+        request, config, ports.rollback, ports.database, now, steps=ports.steps, request_id=request_id, owner=owner
     )
     for announcement in result.announcements(now):
         ports.announce(announcement)

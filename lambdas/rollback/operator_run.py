@@ -39,23 +39,32 @@ class OperatorResult:
     restored_cluster_arn: str | None = None
     executions: list[Execution] = field(default_factory=list)
     error: str | None = None
+    # Another invocation (a duplicate delivery of the request) is carrying the plan out right now.
+    in_progress: str | None = None
 
     @property
     def decision(self) -> str:
+        if self.in_progress:
+            return "in_progress"
         if self.plan.refusal or self.error:
             return "refused"
         return "planned" if self.plan.request.dry_run else "rolled_back"
 
     @property
     def reason(self) -> str:
+        if self.in_progress:
+            return self.in_progress
         if self.error or self.plan.refusal:
             return str(self.error or self.plan.refusal)
         steps = [d.reason for d in self.plan.services] + ([self.plan.database.reason] if self.plan.database else [])
         return "; ".join(steps) or "nothing to do"
 
     def announcements(self, now: datetime) -> list[TollgateEvent]:
-        """What goes on the bus: a refusal, the database restore, and each service's decision."""
+        """What goes on the bus: a refusal, the database restore, and each service's decision (nothing for
+        a duplicate while the first delivery is under way: that one announces)."""
         request, plan = self.plan.request, self.plan
+        if self.in_progress:
+            return []
         base = {"environment": request.environment, "occurred_at": now, "severity": Severity.CRITICAL}
         evidence: dict[str, Any] = {"requested_by": request.requested_by, "type": request.type.value}
         events: list[TollgateEvent] = []
@@ -134,31 +143,55 @@ def run_operator_rollback(
     steps: StepsPort | None = None,
     request_id: str | None = None,
     lease: timedelta = OPERATOR_LEASE,
+    owner: str | None = None,
 ) -> OperatorResult:
     """Plan, and unless refused or a dry run, restore the database first and then roll back each service.
 
-    With ``steps`` and ``request_id`` (the event id), each step is a lease: a retry of the same request
-    resumes after the steps already done (the restore is never repeated), and the services' own claims
-    make their rollbacks act once.
+    With ``steps`` and ``request_id`` (the event id), the first attempt's plan is kept and each step is a
+    lease: a retry of the same request resumes that plan after the steps already done (the restore is
+    never repeated; a service the killed attempt already redeployed is found, not redeployed), instead of
+    planning again from the state the first attempt changed. ``owner`` is the Lambda request id, which
+    Lambda's retries keep: a retry takes its own attempt's leases over at once.
     """
-    plan = plan_request(request, config, ports, database, now)
+    plan = _kept_plan(steps, request_id)
+    if plan is None:
+        plan = plan_request(request, config, ports, database, now)
+        if plan.acts and steps is not None and request_id is not None:
+            kept = steps.keep_plan(request_id, plan.model_dump_json(), now=now)
+            plan = OperatorRollbackPlan.model_validate_json(kept)
     result = OperatorResult(plan=plan)
     if not plan.acts:
         return result
-    owner = f"{request_id or 'operator'}@{uuid.uuid4()}"
+    owner = owner or f"{request_id or 'operator'}@{uuid.uuid4()}"
     if plan.database is not None:
         result.restored_cluster_arn = _restore_once(plan.database, database, steps, request_id, owner, lease, now)
         if result.restored_cluster_arn is None:
-            result.error = "the database restore of this request is under way in another invocation"
+            result.in_progress = "the database restore of this request is under way in another invocation"
             return result
-    trigger = f"operator rollback by {request.requested_by}"
+    trigger = f"operator rollback by {plan.request.requested_by}"
     for decision in plan.services:
         execution = carry_out(
-            decision, ports, trigger=trigger, trigger_time=now, now=now, owner=owner, lease=lease, event_id=request_id
+            decision,
+            ports,
+            trigger=trigger,
+            trigger_time=now,
+            now=now,
+            owner=owner,
+            lease=lease,
+            event_id=request_id,
+            reclaim_own=True,
         )
         finish(ports, execution, now=now, result=None)
         result.executions.append(execution)
     return result
+
+
+def _kept_plan(steps: StepsPort | None, request_id: str | None) -> OperatorRollbackPlan | None:
+    """The plan an earlier attempt of this request kept (Lambda's retry, or a duplicate delivery)."""
+    if steps is None or request_id is None:
+        return None
+    kept = steps.kept_plan(request_id)
+    return OperatorRollbackPlan.model_validate_json(kept) if kept else None
 
 
 def _restore_once(  # noqa: PLR0917 - one step's inputs, called once

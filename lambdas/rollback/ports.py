@@ -41,7 +41,9 @@ class DeploymentsPort(Protocol):
 class LedgerPort(Protocol):
     """Leases and records in Tollgate's state table (pk prefix ``rollback#``)."""
 
-    def claim(self, record: RollbackRecord, *, owner: str, lease: timedelta, now: datetime) -> Claim: ...
+    def claim(
+        self, record: RollbackRecord, *, owner: str, lease: timedelta, now: datetime, reclaim_own: bool = False
+    ) -> Claim: ...
 
     def complete(self, claim: Claim, record: RollbackRecord, *, now: datetime, result: str | None = None) -> bool: ...
 
@@ -80,6 +82,12 @@ class StepsPort(Protocol):
     def complete(self, claim: Claim, *, now: datetime, attributes: dict[str, str]) -> None: ...
 
     def release(self, claim: Claim) -> None: ...
+
+    def keep_plan(self, request_id: str, plan: str, *, now: datetime) -> str:
+        """Keep the request's plan (JSON) unless an earlier attempt kept one; returns the kept plan."""
+        ...
+
+    def kept_plan(self, request_id: str) -> str | None: ...
 
 
 class DatabasePort(Protocol):

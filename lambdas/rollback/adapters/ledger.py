@@ -9,6 +9,9 @@
 * ``rollback#<rollback deployment>`` / ``rollback``: a deployment Tollgate started as a rollback, so its
   success is announced as restored and it is never rolled back itself.
 * ``rollback#<event id>`` / ``event``: the once-per-event lease of an alarm that does not act.
+* ``rollback#operator:<request>`` / ``plan``, ``database``: an operator request's plan, fixed by its first
+  attempt (a retry resumes the same plan, not one made from the state the first attempt changed), and
+  the lease on its database restore.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROLLBACK = "rollback"
 ANNOUNCED = "announced"
 EVENT = "event"
 RESTORED = "restored"
+PLAN = "plan"
 KEEP_FOR = timedelta(days=90)
 # Duplicated events arrive within minutes; a day covers EventBridge's and Lambda's retries.
 EVENTS_KEPT_FOR = timedelta(days=1)
@@ -47,7 +51,9 @@ class RollbackLedger:
     def __init__(self, table_name: str, *, dynamodb: Any | None = None) -> None:
         self._table = StateTable(table_name, client=dynamodb)
 
-    def claim(self, record: RollbackRecord, *, owner: str, lease: timedelta, now: datetime) -> Claim:
+    def claim(
+        self, record: RollbackRecord, *, owner: str, lease: timedelta, now: datetime, reclaim_own: bool = False
+    ) -> Claim:
         return self._table.claim(
             key(KIND, record.deployment_id, CLAIM),
             owner=owner,
@@ -55,6 +61,7 @@ class RollbackLedger:
             now=now,
             retain=KEEP_FOR,
             attributes=record_attributes(record),
+            reclaim_own=reclaim_own,
         )
 
     def complete(self, claim: Claim, record: RollbackRecord, *, now: datetime, result: str | None = None) -> bool:
@@ -65,6 +72,17 @@ class RollbackLedger:
 
     def release(self, claim: Claim) -> None:
         self._table.release(claim)
+
+    def keep_plan(self, request_id: str, plan: str, *, now: datetime) -> str:
+        """The request's plan, fixed by its first attempt: ``plan`` if none was kept yet, else the kept one."""
+        plan_key = key(KIND, f"operator:{request_id}", PLAN)
+        if self._table.put(plan_key, {"plan": plan}, now=now, retain=KEEP_FOR, only_if_absent=True):
+            return plan
+        return self.kept_plan(request_id) or plan
+
+    def kept_plan(self, request_id: str) -> str | None:
+        item = self._table.get(key(KIND, f"operator:{request_id}", PLAN))
+        return item.attributes.get("plan") if item else None
 
     def remember_rollback(self, record: RollbackRecord, now: datetime) -> None:
         if record.rollback_deployment_id:
@@ -122,6 +140,7 @@ class OperatorSteps:
             now=now,
             retain=KEEP_FOR,
             attributes=attributes,
+            reclaim_own=True,  # the owner is the Lambda request id: Lambda's retry resumes its own attempt
         )
 
     def complete(self, claim: Claim, *, now: datetime, attributes: dict[str, str]) -> None:
@@ -129,3 +148,14 @@ class OperatorSteps:
 
     def release(self, claim: Claim) -> None:
         self._table.release(claim)
+
+    def keep_plan(self, request_id: str, plan: str, *, now: datetime) -> str:
+        """The request's plan, fixed by its first attempt: ``plan`` if none was kept yet, else the kept one."""
+        plan_key = key(KIND, f"operator:{request_id}", PLAN)
+        if self._table.put(plan_key, {"plan": plan}, now=now, retain=KEEP_FOR, only_if_absent=True):
+            return plan
+        return self.kept_plan(request_id) or plan
+
+    def kept_plan(self, request_id: str) -> str | None:
+        item = self._table.get(key(KIND, f"operator:{request_id}", PLAN))
+        return item.attributes.get("plan") if item else None

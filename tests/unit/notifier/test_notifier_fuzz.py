@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from lambdas.notifier.notification import IgnoredEvent
 from lambdas.notifier.notify import Budget, notify
 from lambdas.notifier.sources import notification_from_event
 from tests.conftest import EVENTS_DIR
-from tests.fuzz import hostile_events
+from tests.fuzz import hostile_events, record_counts
 from tests.unit.notifier.factories import tollgate_event
 from tests.unit.notifier.fakes import FakeWorld
 from tollgate.local.slack_receiver import block_kit_problems
@@ -61,3 +62,4 @@ def test_the_fuzz_ran_its_cases_and_some_were_notified() -> None:
     test_hostile_events_never_crash_and_ignored_ones_send_nothing()
     assert SEEN["cases"] >= FUZZ_CASES
     assert SEEN["notified"] > 0
+    record_counts("notifier", Counter({"cases": SEEN["cases"], "decision:notified": SEEN["notified"]}))
