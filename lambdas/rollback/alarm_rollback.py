@@ -97,12 +97,15 @@ def handle_alarm(
 
 
 def _resume_stranded(decision: RollbackDecision, state: DeploymentState | None, ledger: LedgerPort) -> RollbackDecision:
-    """The latest deployment is a rollback of one Tollgate claimed: go back through that claim, so a retry
-    of a killed (or unannounced) rollback finishes it and a duplicate answers as the first did."""
+    """The latest deployment is one Tollgate claimed (it stopped it), or a rollback of one: go back through
+    that claim, so a retry of a killed (or unannounced) rollback finishes it and a duplicate answers as the
+    first did. A duplicate that reads the deployment just after the first invocation stopped it lands here
+    too, and must not announce a second, different decision."""
     latest = state.latest if state else None
-    if decision.outcome is not Outcome.SKIPPED or latest is None or not latest.is_rollback or not latest.rolls_back:
+    if decision.outcome not in (Outcome.SKIPPED, Outcome.ANNOUNCED) or latest is None:
         return decision
-    claimed = ledger.find_claim(latest.rolls_back)
+    claimed_id = latest.rolls_back if latest.is_rollback and latest.rolls_back else latest.deployment_id
+    claimed = ledger.find_claim(claimed_id)
     if claimed is None or claimed.service != decision.service:
         return decision
     return decision.model_copy(
@@ -111,7 +114,7 @@ def _resume_stranded(decision: RollbackDecision, state: DeploymentState | None, 
             "action": RollbackAction(claimed.action),
             "severity": Severity.CRITICAL,
             "deployment_id": claimed.deployment_id,
-            "target_task_definition": latest.task_definition,
+            "target_task_definition": latest.task_definition if latest.is_rollback else decision.target_task_definition,
             "reason": f"alarm {claimed.alarm_name or 'request'}: rollback of deployment {claimed.deployment_id} "
             f"({claimed.action}) under way since {claimed.started_at.isoformat()}",
         }
@@ -187,10 +190,27 @@ def _announce_started_once(ports: AlarmPorts, stored: dict[str, Any], execution:
     deployment_id = execution.decision.deployment_id
     if not stored.get("announcement") or deployment_id is None or ledger.announced(deployment_id):
         return
+    if _just_completed(execution.claim, now):
+        return  # the invocation that completed the claim is announcing right now; Lambda retries a dead one later
     announcement = TollgateEvent.model_validate(stored["announcement"])
     ports.announce(announcement)
     ledger.mark_announced(deployment_id, now)
     logger.info("rollback started announced by a later invocation", extra={"deployment_id": deployment_id})
+
+
+# Lambda retries a failed asynchronous invocation after a minute or more
+# (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html): a claim completed less
+# than this ago belongs to an invocation that is still running, between its completion and its announcement.
+ANNOUNCE_GRACE = timedelta(seconds=60)
+
+
+def _just_completed(claim: Claim | None, now: datetime) -> bool:
+    completed = claim.previous.attributes.get("completed_at") if claim and claim.previous else None
+    try:
+        at = datetime.fromisoformat(str(completed)) if completed else None
+    except ValueError:
+        return False
+    return at is not None and at.tzinfo is not None and now - at < ANNOUNCE_GRACE
 
 
 def _once_per_event(
