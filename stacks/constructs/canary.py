@@ -109,6 +109,8 @@ class CanaryController(Construct):
             handler="lambdas.canary.handler.handler",
             description=f"Tollgate {config.name}: one task of the canary state machine",
             access=TASK_ACCESS,
+            # The bake runs the production synthetic flows against the LMS (lambdas/canary/adapters/flows.py).
+            calls_lms=True,
             **common,
         )
         self.request_function = TollgateFunction(

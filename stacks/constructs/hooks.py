@@ -57,6 +57,8 @@ class DeploymentHooks(Construct):
                 function_name=hook_function_name(config.name, hook),
                 environment={"TOLLGATE_HOOK": hook.value},
                 access=HOOK_ACCESS,
+                # Every hook runs the synthetic flows the config gives it (checks.hooks) against the LMS.
+                calls_lms=True,
             )
             function = hook_function.function
             function.add_to_role_policy(
