@@ -209,7 +209,7 @@ def _network_facts(config: EnvironmentConfig, client: ClientFactory) -> NetworkF
 
 def _route_table_of(ec2: Any, subnet_id: str, vpc_id: str) -> Any:
     """The subnet's explicitly associated route table, else the VPC's main one (which then governs it,
-    https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html)."""
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html)."""
     for what, filters in (
         (f"the route table of {subnet_id}", [{"Name": "association.subnet-id", "Values": [subnet_id]}]),
         (

@@ -182,3 +182,19 @@ def test_an_unknown_security_group_is_one_red_line(world: tuple[LocalWorld, Netw
     assert line == (
         "✗ security group sg-0fffffffffffffff0: not found — fix: correct lms.network.security_group_ids in staging.json"
     )
+
+
+def test_a_subnet_without_its_own_table_is_judged_by_the_main_one(world: tuple[LocalWorld, Network]) -> None:
+    staging, network = world
+    ec2 = aws.client("ec2")
+    table = ec2.describe_route_tables(RouteTableIds=[network.private_table])["RouteTables"][0]
+    subnet = network.subnet_ids[0]
+    for item in table["Associations"]:
+        if item.get("SubnetId") == subnet:
+            ec2.disassociate_route_table(AssociationId=item["RouteTableAssociationId"])
+    main = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [network.vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
+    (line,) = _red(_check(staging, network.config))
+    assert line.startswith(f"✗ subnet {subnet} route to AWS APIs: no 0.0.0.0/0 route through a NAT gateway")
+    assert f"to {main}" in line
