@@ -39,7 +39,11 @@ ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*")
 ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)
 ENI_MANAGE_ACTIONS = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
-VPC_ATTACHMENT_ACTIONS = (*ENI_CREATE_ACTIONS, *ENI_MANAGE_ACTIONS, *ENI_DESCRIBE_ACTIONS)
+VPC_DESCRIBE_REASON = (
+    "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda calls to attach the function to its "
+    "subnets, support no resource-level permissions (Lambda's VPC guide: DescribeNetworkInterfaces works only on "
+    "all resources)."
+)
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,13 @@ class TollgateFunction(Construct):
         environment: Mapping[str, str] | None = None,
         access: Access = Access(),
         calls_lms: bool = False,
+        wildcard_resources_reason: str | None = None,
     ) -> None:
         """``calls_lms``: the function sends HTTP requests to the LMS (synthetic flows), so it runs in the
-        config's ``lms.network`` subnets when one is set, and reaches a private ALB (decision 0065)."""
+        config's ``lms.network`` subnets when one is set, and reaches a private ALB (decision 0065).
+
+        ``wildcard_resources_reason``: why the statements the caller adds on ``*`` need it; acknowledged here
+        once, together with the VPC attachment's own reason (one acknowledgment per finding and construct)."""
         super().__init__(scope, construct_id)
         network = config.lms.network if calls_lms else None
         attachment = self._vpc_attachment(network)
@@ -158,8 +166,12 @@ class TollgateFunction(Construct):
             },
         )
         self._grant(shared, config, access)
+        wildcard_reasons = [wildcard_resources_reason] if wildcard_resources_reason else []
         if network is not None:
             self._grant_vpc_attachment(network)
+            wildcard_reasons.append(VPC_DESCRIBE_REASON)
+        if wildcard_reasons:
+            acknowledge(self, "AwsSolutions-IAM5[Resource::*]", " ".join(wildcard_reasons))
         acknowledge(
             self,
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
@@ -224,13 +236,6 @@ class TollgateFunction(Construct):
             f"AwsSolutions-IAM5[Resource::arn:aws:ec2:{region}:{account}:network-interface/*]",
             "Lambda creates and later deletes the function's Hyperplane ENIs, whose ids exist only once created; "
             "CreateNetworkInterface is further limited to the configured subnets and security groups.",
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda calls to attach the function to "
-            "its subnets, support no resource-level permissions (Lambda's VPC guide: DescribeNetworkInterfaces "
-            "works only on all resources).",
         )
 
     def _grant(self, shared: SharedResources, config: EnvironmentConfig, access: Access) -> None:
