@@ -162,3 +162,21 @@ def test_without_a_network_no_function_is_in_a_vpc(environment_config: Environme
 def test_shipped_configs_keep_the_functions_out_of_any_vpc(name: str) -> None:
     # Decision 0065: the shipped configs do not name subnets (the LMS's VPC ids are the LMS team's to give).
     assert load_environment(name).lms.network is None
+
+
+def test_a_wildcard_acknowledgment_gives_every_reason_once() -> None:
+    # Given staging with a network: AfterAllowTraffic has a metric gate (GetMetricData on *) and the VPC's Describe
+    config = with_network(load_environment("staging"))
+    app = App(builtin_cloud_formation_validation=False)
+    stack = TollgateStack(app, "Acks", config=config, env=Environment(account=config.account, region=config.region))
+    gated = stack.node.find_child("DeploymentHooks").node.find_child("AfterAllowTraffic")
+    acknowledged = [
+        entry.data["AwsSolutions::AwsSolutions-IAM5[Resource::*]"]
+        for construct in gated.node.find_all()  # itself and every descendant
+        for entry in construct.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules" and "AwsSolutions::AwsSolutions-IAM5[Resource::*]" in entry.data
+    ]
+    # Then one acknowledgment, naming both reasons
+    (reason,) = acknowledged
+    assert "cloudwatch:GetMetricData" in reason
+    assert "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets" in reason
