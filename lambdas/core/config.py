@@ -106,6 +106,61 @@ class LmsService(_Strict):
     health_path: str = Field(default="/health", pattern=r"^/")
 
 
+# Lambda's VpcConfig takes at most 16 subnets and 5 security groups
+# (https://docs.aws.amazon.com/lambda/latest/dg/API_VpcConfig.html).
+MAX_FUNCTION_SUBNETS = 16
+MAX_FUNCTION_SECURITY_GROUPS = 5
+VPC_ID = r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$"
+SUBNET_ID = r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$"
+SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$"
+
+
+class LmsNetwork(_Strict):
+    """Where the functions that call the LMS over HTTP run, so they reach a private (internal) ALB
+    (docs/decisions/0065-private-albs.md).
+
+    Lambda attaches such a function to every subnet listed (one Hyperplane ENI per subnet and security group
+    combination) and recommends at least two subnets in different Availability Zones
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). The subnets are private: Lambda never
+    gives a VPC function a public IP, so AWS APIs are reached through a NAT gateway or VPC endpoints
+    (`tollgate doctor` checks the routes).
+    """
+
+    vpc_id: str = Field(pattern=VPC_ID)
+    subnet_ids: tuple[Annotated[str, Field(pattern=SUBNET_ID)], ...] = Field(
+        min_length=2, max_length=MAX_FUNCTION_SUBNETS
+    )
+    security_group_ids: tuple[Annotated[str, Field(pattern=SECURITY_GROUP_ID)], ...] = Field(
+        min_length=1, max_length=MAX_FUNCTION_SECURITY_GROUPS
+    )
+    # The Availability Zone of each subnet, in the same order: synth checks the spread (Lambda's two-zone
+    # recommendation) without AWS calls, and CDK's imported VPC needs its zones; the doctor checks them live.
+    availability_zones: tuple[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")], ...]
+
+    @field_validator("subnet_ids", "security_group_ids")
+    @classmethod
+    def _no_duplicates(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"listed more than once: {repeated}")
+        return ids
+
+    @model_validator(mode="after")
+    def _zones_match_subnets(self) -> LmsNetwork:
+        zones = self.availability_zones
+        if len(zones) != len(self.subnet_ids):
+            raise ValueError(
+                f"availability_zones has {len(zones)} entries for {len(self.subnet_ids)} subnet_ids "
+                "(one zone per subnet, in the same order)"
+            )
+        if len(set(zones)) < 2:
+            raise ValueError(
+                f"every subnet is in {zones[0]}: Lambda needs subnets in at least two Availability Zones to keep "
+                "running when one zone fails"
+            )
+        return self
+
+
 class Lms(_Strict):
     """References to the LMS's own infrastructure, provisioned outside Tollgate."""
 
@@ -123,6 +178,8 @@ class Lms(_Strict):
         default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
     )
     services: dict[ServiceName, LmsService] = Field(min_length=1)
+    # Private ALBs: the subnets and security groups of the functions that call the LMS (None: outside any VPC).
+    network: LmsNetwork | None = None
 
     @property
     def load_balancer_name(self) -> str:
@@ -501,6 +558,19 @@ class EnvironmentConfig(_Strict):
         if checks.request_timeout_seconds * 1000 >= budget_ms:
             raise ValueError(
                 "checks.request_timeout_seconds: must be shorter than hook_timeout_seconds minus safety_margin_ms"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _network_is_in_this_region(self) -> EnvironmentConfig:
+        network = self.lms.network
+        if network is None:
+            return self
+        foreign = sorted({z for z in network.availability_zones if z[:-1] != self.region})
+        if foreign:
+            raise ValueError(
+                f"lms.network.availability_zones: {foreign} are not in this environment's region {self.region} "
+                "(a function's subnets are in its own region)"
             )
         return self
 

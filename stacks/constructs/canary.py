@@ -109,6 +109,11 @@ class CanaryController(Construct):
             handler="lambdas.canary.handler.handler",
             description=f"Tollgate {config.name}: one task of the canary state machine",
             access=TASK_ACCESS,
+            # The bake runs the production synthetic flows against the LMS (lambdas/canary/adapters/flows.py).
+            calls_lms=True,
+            wildcard_resources_reason="elasticloadbalancing Describe* and cloudwatch:GetMetricData support no "
+            "resource-level permissions; the canary reads the LMS listener's rules and its two target groups' "
+            "metrics.",
             **common,
         )
         self.request_function = TollgateFunction(
@@ -143,12 +148,6 @@ class CanaryController(Construct):
                     actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=[machine_arn]
                 )
             )
-        acknowledge(
-            self.task_function,
-            "AwsSolutions-IAM5[Resource::*]",
-            "elasticloadbalancing Describe* and cloudwatch:GetMetricData support no resource-level "
-            "permissions; the canary reads the LMS listener's rules and its two target groups' metrics.",
-        )
         acknowledge(
             self.task_function,
             f"AwsSolutions-IAM5[Resource::arn:aws:elasticloadbalancing:{config.region}:"

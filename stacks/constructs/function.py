@@ -6,10 +6,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_events, aws_events_targets, aws_iam, aws_lambda, aws_logs
+from aws_cdk import (
+    Annotations,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_ec2,
+    aws_events,
+    aws_events_targets,
+    aws_iam,
+    aws_lambda,
+    aws_logs,
+)
 from constructs import Construct
 
-from lambdas.core.config import LOG_RETENTION_DAYS, EnvironmentConfig
+from lambdas.core.config import LOG_RETENTION_DAYS, EnvironmentConfig, LmsNetwork
 from lambdas.core.tollgate_events import TOLLGATE_SOURCE, DetailType
 from stacks.constructs.shared import LAMBDA_RUNTIME, SharedResources
 from stacks.nag import acknowledge
@@ -22,6 +33,17 @@ STATE_READ_ACTIONS = ("dynamodb:GetItem",)
 IDEMPOTENCY_ACTIONS = STATE_WRITE_ACTIONS
 # What a role needs of Tollgate's key to use the tables, topic and queue it encrypts: no Encrypt/ReEncrypt.
 ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*")
+# What Lambda does with a VPC function's role to attach it (the actions of AWSLambdaVPCAccessExecutionRole without
+# its logs:* on every log group; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html,
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
+ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)
+ENI_MANAGE_ACTIONS = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+VPC_DESCRIBE_REASON = (
+    "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda calls to attach the function to its "
+    "subnets, support no resource-level permissions (Lambda's VPC guide: DescribeNetworkInterfaces works only on "
+    "all resources)."
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,15 @@ class Access:
     publishes_alerts: bool = False
     # A table of the capability's own, encrypted with Tollgate's key (the ledger): the key through DynamoDB.
     own_table: bool = False
+
+
+@dataclass(frozen=True)
+class VpcAttachment:
+    """Where a function that calls the LMS runs when ``lms.network`` is set."""
+
+    vpc: aws_ec2.IVpc
+    subnets: aws_ec2.SubnetSelection
+    security_groups: tuple[aws_ec2.ISecurityGroup, ...]
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +103,17 @@ class TollgateFunction(Construct):
         function_name: str | None = None,
         environment: Mapping[str, str] | None = None,
         access: Access = Access(),
+        calls_lms: bool = False,
+        wildcard_resources_reason: str | None = None,
     ) -> None:
+        """``calls_lms``: the function sends HTTP requests to the LMS (synthetic flows), so it runs in the
+        config's ``lms.network`` subnets when one is set, and reaches a private ALB (decision 0065).
+
+        ``wildcard_resources_reason``: why the statements the caller adds on ``*`` need it; acknowledged here
+        once, together with the VPC attachment's own reason (one acknowledgment per finding and construct)."""
         super().__init__(scope, construct_id)
+        network = config.lms.network if calls_lms else None
+        attachment = self._vpc_attachment(network)
         log_group = aws_logs.LogGroup(
             self,
             "Logs",
@@ -108,6 +148,9 @@ class TollgateFunction(Construct):
             log_group=log_group,
             logging_format=aws_lambda.LoggingFormat.JSON,
             retry_attempts=2,
+            vpc=attachment.vpc if attachment else None,
+            vpc_subnets=attachment.subnets if attachment else None,
+            security_groups=list(attachment.security_groups) if attachment else None,
             environment={
                 "TOLLGATE_ENVIRONMENT": config.name,
                 "TOLLGATE_EVENT_BUS": shared.event_bus.event_bus_name,
@@ -123,6 +166,12 @@ class TollgateFunction(Construct):
             },
         )
         self._grant(shared, config, access)
+        wildcard_reasons = [wildcard_resources_reason] if wildcard_resources_reason else []
+        if network is not None:
+            self._grant_vpc_attachment(network)
+            wildcard_reasons.append(VPC_DESCRIBE_REASON)
+        if wildcard_reasons:
+            acknowledge(self, "AwsSolutions-IAM5[Resource::*]", " ".join(wildcard_reasons))
         acknowledge(
             self,
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
@@ -131,6 +180,63 @@ class TollgateFunction(Construct):
         )
         # No AwsSolutions-L1 acknowledgment: the runtime is python3.14, the newest CDK knows and the newest the
         # Powertools layer is published for (stacks/powertools.py, decision 0061).
+
+    def _vpc_attachment(self, network: LmsNetwork | None) -> VpcAttachment | None:
+        """The configured subnets and security groups as CDK imports (``None``: outside any VPC).
+
+        Imported, not looked up: synth needs no credentials, and the security groups are immutable (Tollgate adds
+        no rules to the LMS's groups)."""
+        if network is None:
+            return None
+        zones = network.availability_zones
+        subnets = [
+            aws_ec2.Subnet.from_subnet_attributes(
+                self, f"Subnet{index}", subnet_id=subnet_id, availability_zone=zones[index]
+            )
+            for index, subnet_id in enumerate(network.subnet_ids)
+        ]
+        for subnet in subnets:
+            Annotations.of(subnet).acknowledge_warning(
+                "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                "Nothing reads the subnet's route table at synth; `tollgate doctor` reads it in the account.",
+            )
+        vpc = aws_ec2.Vpc.from_vpc_attributes(self, "Vpc", vpc_id=network.vpc_id, availability_zones=sorted(set(zones)))
+        groups = [
+            aws_ec2.SecurityGroup.from_security_group_id(self, f"SecurityGroup{index}", group_id, mutable=False)
+            for index, group_id in enumerate(network.security_group_ids)
+        ]
+        return VpcAttachment(vpc, aws_ec2.SubnetSelection(subnets=subnets), tuple(groups))
+
+    def _grant_vpc_attachment(self, network: LmsNetwork) -> None:
+        """What Lambda needs of the role to put the function's ENIs in the configured subnets, inline instead of
+        AWSLambdaVPCAccessExecutionRole (CDK adds that managed policy only to roles it creates itself).
+
+        Creating an ENI is allowed only in the configured subnets with the configured security groups; the
+        interfaces themselves get their ids at creation, so the rest names every network interface of this
+        account and region (the Lambda guide: "include all resource IDs" for DeleteNetworkInterface); the two
+        Describe calls work only on ``*``."""
+        stack = Stack.of(self)
+        region, account = stack.region, stack.account
+        ec2_arn = f"arn:{stack.partition}:ec2:{region}:{account}"
+        interfaces = f"{ec2_arn}:network-interface/*"
+        self.role.add_to_policy(
+            aws_iam.PolicyStatement(
+                actions=list(ENI_CREATE_ACTIONS),
+                resources=[
+                    interfaces,
+                    *(f"{ec2_arn}:subnet/{subnet}" for subnet in network.subnet_ids),
+                    *(f"{ec2_arn}:security-group/{group}" for group in network.security_group_ids),
+                ],
+            )
+        )
+        self.role.add_to_policy(aws_iam.PolicyStatement(actions=list(ENI_MANAGE_ACTIONS), resources=[interfaces]))
+        self.role.add_to_policy(aws_iam.PolicyStatement(actions=list(ENI_DESCRIBE_ACTIONS), resources=["*"]))
+        acknowledge(
+            self,
+            f"AwsSolutions-IAM5[Resource::arn:aws:ec2:{region}:{account}:network-interface/*]",
+            "Lambda creates and later deletes the function's Hyperplane ENIs, whose ids exist only once created; "
+            "CreateNetworkInterface is further limited to the configured subnets and security groups.",
+        )
 
     def _grant(self, shared: SharedResources, config: EnvironmentConfig, access: Access) -> None:
         role = self.role

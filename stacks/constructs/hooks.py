@@ -12,7 +12,6 @@ from stacks.arns import deployment_group_arns
 from stacks.constructs.after_shift import AfterShiftWatch
 from stacks.constructs.function import Access, TollgateFunction
 from stacks.constructs.shared import SharedResources
-from stacks.nag import acknowledge
 
 # Hooks record their own reports and only read approvals (CONTRACTS.md pk prefixes); they announce verdicts.
 HOOK_ACCESS = Access(writes=("hook-report#",), reads=("approval#",), announces=(DetailType.HOOK_VERDICT,))
@@ -22,6 +21,13 @@ TRAFFIC_READ_ACTIONS = (
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeRules",
+)
+
+
+METRIC_GATE_REASON = (
+    "cloudwatch:GetMetricData and elasticloadbalancing:DescribeLoadBalancers, DescribeListeners and DescribeRules "
+    "support no resource-level permissions; the metric gate reads the ALB's listeners to find the target group of "
+    "the new release, then that group's ALB metrics."
 )
 
 
@@ -46,6 +52,8 @@ class DeploymentHooks(Construct):
         for hook in Hook:
             if hook is Hook.BEFORE_ALLOW_TRAFFIC and config.deployment.strategy is Strategy.CANARY:
                 continue  # the canary controller's starter is BeforeAllowTraffic (stacks/constructs/canary.py)
+            per_service = config.checks.hooks.get(hook, {}).values()
+            metric_gate = any(checks.metric_gate for checks in per_service)
             hook_function = TollgateFunction(
                 self,
                 hook.value,
@@ -57,6 +65,9 @@ class DeploymentHooks(Construct):
                 function_name=hook_function_name(config.name, hook),
                 environment={"TOLLGATE_HOOK": hook.value},
                 access=HOOK_ACCESS,
+                # Every hook runs the synthetic flows the config gives it (checks.hooks) against the LMS.
+                calls_lms=True,
+                wildcard_resources_reason=METRIC_GATE_REASON if metric_gate else None,
             )
             function = hook_function.function
             function.add_to_role_policy(
@@ -65,8 +76,7 @@ class DeploymentHooks(Construct):
                     resources=deployment_groups,
                 )
             )
-            per_service = config.checks.hooks.get(hook, {}).values()
-            if any(checks.metric_gate for checks in per_service):
+            if metric_gate:
                 # GetMetricData supports no resource-level permissions.
                 function.add_to_role_policy(
                     aws_iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
@@ -74,13 +84,6 @@ class DeploymentHooks(Construct):
                 # Which target group carries the new release is read from the ALB's listeners each time.
                 function.add_to_role_policy(
                     aws_iam.PolicyStatement(actions=list(TRAFFIC_READ_ACTIONS), resources=["*"])
-                )
-                acknowledge(
-                    hook_function,
-                    "AwsSolutions-IAM5[Resource::*]",
-                    "cloudwatch:GetMetricData and elasticloadbalancing:DescribeLoadBalancers, DescribeListeners "
-                    "and DescribeRules support no resource-level permissions; the metric gate reads the ALB's "
-                    "listeners to find the target group of the new release, then that group's ALB metrics.",
                 )
             flows = [config.checks.flows[name] for checks in per_service for name in checks.flows]
             if synthetic_user is not None and any(flow.uses_synthetic_user for flow in flows):

@@ -65,6 +65,7 @@ class Synthetics(Construct):
             timeout=timeout,
             # The run lease (one run at a time per environment) lives in the state table under "synthetics#".
             access=Access(writes=("synthetics#",)),
+            calls_lms=True,
         )
         runs = plan_runs(config)
         if config.checks.synthetic_user_secret and any(r.flow.uses_synthetic_user for r in runs):

@@ -14,7 +14,14 @@ from botocore.exceptions import ClientError
 
 from lambdas.core.config import EnvironmentConfig, Hook
 from lambdas.hooks.naming import hook_function_name, hook_parameter_name
-from tollgate.doctor.judge import DoctorFacts, ServiceFacts, composite_alarm_name, secrets_needed, uses_codedeploy
+from tollgate.doctor.judge import (
+    DoctorFacts,
+    NetworkFacts,
+    ServiceFacts,
+    composite_alarm_name,
+    secrets_needed,
+    uses_codedeploy,
+)
 
 ClientFactory = Callable[[str], Any]
 FunctionExists = Callable[[str], bool]
@@ -31,6 +38,9 @@ NOT_FOUND = {
     "ServiceNotFoundException",
     "DBClusterNotFoundFault",
     "NotFoundException",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidVpcID.NotFound",
 }
 
 
@@ -100,6 +110,7 @@ def gather(config: EnvironmentConfig, client: ClientFactory, function_exists: Fu
         secrets[name] = described is not None and not described.get("DeletedDate")
     database, key_manager = _database_facts(config, client)
     return DoctorFacts(
+        network=_network_facts(config, client),
         database=database,
         database_key_manager=key_manager,
         load_balancer=load_balancer,
@@ -162,3 +173,52 @@ def _database_facts(config: EnvironmentConfig, client: ClientFactory) -> tuple[A
         return cluster, None
     key = _read(f"describe KMS key {cluster['KmsKeyId']}", client("kms").describe_key, KeyId=cluster["KmsKeyId"])
     return cluster, (key or {}).get("KeyMetadata", {}).get("KeyManager")
+
+
+def _network_facts(config: EnvironmentConfig, client: ClientFactory) -> NetworkFacts:
+    """``lms.network``: each subnet, the route table that governs it, the security groups, the VPC's endpoints."""
+    network = config.lms.network
+    if network is None:
+        return NetworkFacts()
+    ec2 = client("ec2")
+    subnets: dict[str, Any] = {}
+    route_tables: dict[str, Any] = {}
+    for subnet_id in network.subnet_ids:
+        # One at a time: DescribeSubnets fails the whole call when any id is missing.
+        answer = _read(f"describe subnet {subnet_id}", ec2.describe_subnets, SubnetIds=[subnet_id])
+        subnet = next(iter((answer or {}).get("Subnets") or []), None)
+        subnets[subnet_id] = subnet
+        if subnet is not None:
+            route_tables[subnet_id] = _route_table_of(ec2, subnet_id, str(subnet["VpcId"]))
+    groups: dict[str, Any] = {}
+    for group_id in network.security_group_ids:
+        answer = _read(f"describe security group {group_id}", ec2.describe_security_groups, GroupIds=[group_id])
+        groups[group_id] = next(iter((answer or {}).get("SecurityGroups") or []), None)
+    answer = _read(
+        f"describe the VPC endpoints of {network.vpc_id}",
+        ec2.describe_vpc_endpoints,
+        Filters=[{"Name": "vpc-id", "Values": [network.vpc_id]}],
+    )
+    return NetworkFacts(
+        subnets=subnets,
+        route_tables=route_tables,
+        security_groups=groups,
+        endpoints=list((answer or {}).get("VpcEndpoints") or []),
+    )
+
+
+def _route_table_of(ec2: Any, subnet_id: str, vpc_id: str) -> Any:
+    """The subnet's explicitly associated route table, else the VPC's main one (which then governs it,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html)."""
+    for what, filters in (
+        (f"the route table of {subnet_id}", [{"Name": "association.subnet-id", "Values": [subnet_id]}]),
+        (
+            f"the main route table of {vpc_id}",
+            [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}],
+        ),
+    ):
+        answer = _read(f"describe {what}", ec2.describe_route_tables, Filters=filters)
+        table = next(iter((answer or {}).get("RouteTables") or []), None)
+        if table is not None:
+            return table
+    return None

@@ -11,6 +11,9 @@ AWS behaviour relied on (decision 0062):
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-alarmconfiguration.html,
   https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-groups-configure-advanced-options.html).
 - ``UpdateDeploymentGroup`` replaces the whole alarm list, so the fix keeps the alarms already there.
+- A function attached to a VPC gets no public IP, even in a subnet routed to an internet gateway: it reaches AWS
+  APIs only through a NAT gateway or VPC endpoints (decision 0065,
+  https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
 """
 
 from __future__ import annotations
@@ -340,6 +343,220 @@ def judge_database(config: EnvironmentConfig, cluster: Mapping[str, Any] | None,
     return _ok(subject, "restorable to a point in time" + (" with its key granted" if configured else ""))
 
 
+# -- the network of the functions that call the LMS (lms.network, decision 0065) --------------------------------
+
+ANYWHERE = "0.0.0.0/0"
+
+
+def aws_services_needed(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The AWS APIs (VPC endpoint service suffixes) the functions in ``lms.network`` call in this environment.
+
+    The synthetics keep their run lease in DynamoDB and read the synthetic user's secret; the hooks also report to
+    CodeDeploy, announce on EventBridge, read CloudWatch metrics and the ALB's listeners for a metric gate, and
+    start the post-shift watch (Step Functions) after the shift; the canary task shifts listener rules, reads
+    metrics and reports. Their logs and EMF metrics leave through Lambda itself, not the function's ENIs.
+    """
+    needed = {"dynamodb"}
+    if config.checks.synthetic_user_secret:
+        needed.add("secretsmanager")
+    if uses_codedeploy(config):
+        needed |= {"codedeploy", "events"}
+        gated = {
+            hook
+            for hook, per_service in config.checks.hooks.items()
+            if any(c.metric_gate for c in per_service.values())
+        }
+        if gated:
+            needed |= {"monitoring", "elasticloadbalancing"}
+        if Hook.AFTER_ALLOW_TRAFFIC in gated:
+            needed.add("states")
+    if config.deployment.strategy is Strategy.CANARY:
+        needed |= {"monitoring", "elasticloadbalancing", "states"}
+    return tuple(sorted(needed))
+
+
+def endpoint_service(config: EnvironmentConfig, service: str) -> str:
+    return f"com.amazonaws.{config.region}.{service}"
+
+
+def judge_subnet(config: EnvironmentConfig, index: int, subnet_id: str, subnet: Mapping[str, Any] | None) -> Finding:
+    """A configured subnet exists, in the configured VPC and Availability Zone."""
+    network = config.lms.network
+    assert network is not None  # noqa: S101  # nosec B101 - only called with a network
+    subject = f"subnet {subnet_id}"
+    if subnet is None:
+        return _fail(subject, "not found", f"correct lms.network.subnet_ids in {config.name}.json")
+    problems = []
+    if subnet.get("VpcId") != network.vpc_id:
+        problems.append(f"is in {subnet.get('VpcId')}, not lms.network.vpc_id {network.vpc_id}")
+    zone = network.availability_zones[index]
+    if subnet.get("AvailabilityZone") != zone:
+        problems.append(f"is in {subnet.get('AvailabilityZone')}, the config says {zone}")
+    if problems:
+        return _fail(subject, "; ".join(problems), f"correct lms.network in {config.name}.json to match the subnet")
+    return _ok(subject, f"exists in {network.vpc_id}, {zone}")
+
+
+def judge_zone_spread(config: EnvironmentConfig, subnets: Mapping[str, Mapping[str, Any] | None]) -> Finding:
+    """Lambda's recommendation: the function's subnets span at least two Availability Zones."""
+    zones = sorted({str(s.get("AvailabilityZone")) for s in subnets.values() if s})
+    subject = "function subnets"
+    if len(zones) < 2:
+        return _fail(
+            subject,
+            f"span {len(zones)} Availability Zone(s) {zones}: one zone failing stops every check",
+            f"add a private subnet in another zone to lms.network.subnet_ids in {config.name}.json",
+        )
+    return _ok(subject, f"span {len(zones)} Availability Zones")
+
+
+def _default_route(route_table: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next(
+        (
+            r
+            for r in route_table.get("Routes") or []
+            if r.get("DestinationCidrBlock") == ANYWHERE and r.get("State", "active") == "active"
+        ),
+        None,
+    )
+
+
+def _endpoint_reaches(endpoint: Mapping[str, Any], route_table_id: str) -> bool:
+    """An available endpoint the function's SDK calls land on: a gateway endpoint on the subnet's route table,
+    or an interface endpoint with private DNS (the SDK's default hostname resolves to it)."""
+    if endpoint.get("State", "").lower() != "available":
+        return False
+    if endpoint.get("VpcEndpointType") == "Gateway":
+        return route_table_id in (endpoint.get("RouteTableIds") or [])
+    return bool(endpoint.get("PrivateDnsEnabled"))
+
+
+def judge_subnet_routes(
+    config: EnvironmentConfig,
+    subnet_id: str,
+    route_table: Mapping[str, Any] | None,
+    endpoints: Sequence[Mapping[str, Any]],
+) -> Finding:
+    """The subnet's route to the AWS APIs the functions call: 0.0.0.0/0 through a NAT gateway (or another private
+    egress: a transit gateway, a NAT instance), or a VPC endpoint for every service needed.
+
+    ``route_table`` is the subnet's own route table, or the VPC's main one when it has none."""
+    subject = f"subnet {subnet_id} route to AWS APIs"
+    if route_table is None:
+        return _fail(subject, "no route table governs it", f"associate {subnet_id} with a route table")
+    table_id = str(route_table.get("RouteTableId"))
+    default = _default_route(route_table)
+    if default is not None and default.get("NatGatewayId"):
+        return _ok(subject, f"{ANYWHERE} via NAT gateway {default['NatGatewayId']} ({table_id})")
+    if default is not None and default.get("TransitGatewayId"):
+        return _ok(
+            subject,
+            f"{ANYWHERE} via transit gateway {default['TransitGatewayId']} ({table_id}); its egress is not checked",
+        )
+    if default is not None and (default.get("InstanceId") or default.get("NetworkInterfaceId")):
+        target = default.get("InstanceId") or default.get("NetworkInterfaceId")
+        return _ok(subject, f"{ANYWHERE} via {target} (a NAT instance?) ({table_id})")
+    needed = aws_services_needed(config)
+    reached = {
+        str(e.get("ServiceName"))
+        for e in endpoints
+        if e.get("VpcId") in (None, route_table.get("VpcId")) and _endpoint_reaches(e, table_id)
+    }
+    missing = [s for s in needed if endpoint_service(config, s) not in reached]
+    if not missing:
+        return _ok(subject, f"VPC endpoints for {', '.join(needed)}")
+    public = default is not None and str(default.get("GatewayId", "")).startswith("igw-")
+    why = (
+        f"{ANYWHERE} goes to internet gateway {default.get('GatewayId')}, but Lambda gives a VPC function no public "
+        "IP, so that route reaches nothing"
+        if public and default is not None
+        else f"no {ANYWHERE} route through a NAT gateway"
+    )
+    interface = [s for s in missing if s != "dynamodb"]
+    # One interface endpoint per service serves the whole VPC (its private DNS name is VPC-wide): name every subnet.
+    subnets = config.lms.network.subnet_ids if config.lms.network else (subnet_id,)
+    fixes = [f"add {ANYWHERE} -> a NAT gateway (in a public subnet) to {table_id}, or VPC endpoints:"]
+    if "dynamodb" in missing:
+        fixes.append(
+            f"aws ec2 create-vpc-endpoint --region {config.region} --vpc-id {route_table.get('VpcId')} "
+            f"--vpc-endpoint-type Gateway --service-name {endpoint_service(config, 'dynamodb')} "
+            f"--route-table-ids {table_id}"
+        )
+    fixes += [
+        f"aws ec2 create-vpc-endpoint --region {config.region} --vpc-id {route_table.get('VpcId')} "
+        f"--vpc-endpoint-type Interface --private-dns-enabled --service-name {endpoint_service(config, s)} "
+        f"--subnet-ids {' '.join(subnets)}"
+        for s in interface
+    ]
+    return _fail(
+        subject,
+        f"{why}, and no VPC endpoint for {', '.join(missing)}: the functions' calls to those APIs time out",
+        "; ".join(fixes),
+    )
+
+
+def judge_security_group(config: EnvironmentConfig, group_id: str, group: Mapping[str, Any] | None) -> Finding:
+    """A configured security group exists in the VPC and lets the functions out to the ALB's listeners and HTTPS."""
+    network = config.lms.network
+    assert network is not None  # noqa: S101  # nosec B101 - only called with a network
+    subject = f"security group {group_id}"
+    if group is None:
+        return _fail(subject, "not found", f"correct lms.network.security_group_ids in {config.name}.json")
+    if group.get("VpcId") != network.vpc_id:
+        return _fail(
+            subject,
+            f"is in {group.get('VpcId')}, not lms.network.vpc_id {network.vpc_id}",
+            f"correct lms.network.security_group_ids in {config.name}.json",
+        )
+    ports = sorted({443, config.lms.production_listener_port, *filter(None, [config.lms.test_listener_port])})
+    closed = [p for p in ports if not _egress_allows(group, p)]
+    if closed:
+        return _fail(
+            subject,
+            f"allows no outbound TCP to port(s) {closed}: the functions cannot reach the ALB's listeners or AWS APIs",
+            f"aws ec2 authorize-security-group-egress --region {config.region} --group-id {group_id} "
+            f"--ip-permissions "
+            + " ".join(f"IpProtocol=tcp,FromPort={p},ToPort={p},IpRanges=[{{CidrIp={ANYWHERE}}}]" for p in closed),
+        )
+    return _ok(subject, f"exists in {network.vpc_id}, outbound TCP {ports} allowed")
+
+
+def _egress_allows(group: Mapping[str, Any], port: int) -> bool:
+    for rule in group.get("IpPermissionsEgress") or []:
+        protocol = str(rule.get("IpProtocol"))
+        if protocol == "-1":
+            return True
+        if protocol in ("tcp", "6") and int(rule.get("FromPort", 0)) <= port <= int(rule.get("ToPort", -1)):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What AWS answered about ``lms.network`` (``None``: not there)."""
+
+    subnets: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # subnet id -> DescribeSubnets
+    route_tables: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # subnet id -> its table
+    security_groups: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    endpoints: Sequence[Mapping[str, Any]] = ()  # DescribeVpcEndpoints of the VPC
+
+
+def judge_network(config: EnvironmentConfig, facts: NetworkFacts) -> list[Finding]:
+    """Every check of ``lms.network``: subnets, their zones, their routes to AWS APIs, the security groups."""
+    network = config.lms.network
+    if network is None:
+        return []
+    findings = []
+    for index, subnet_id in enumerate(network.subnet_ids):
+        subnet = facts.subnets.get(subnet_id)
+        findings.append(judge_subnet(config, index, subnet_id, subnet))
+        if subnet is not None:
+            findings.append(judge_subnet_routes(config, subnet_id, facts.route_tables.get(subnet_id), facts.endpoints))
+    findings.append(judge_zone_spread(config, facts.subnets))
+    findings += [judge_security_group(config, g, facts.security_groups.get(g)) for g in network.security_group_ids]
+    return findings
+
+
 # -- all together ------------------------------------------------------------------------------------------------
 
 
@@ -365,6 +582,7 @@ class DoctorFacts:
     secrets: Mapping[str, bool] = field(default_factory=dict)  # secret name -> exists
     database: Mapping[str, Any] | None = None  # DescribeDBClusters of lms.rds_cluster
     database_key_manager: str | None = None  # KeyManager of its KMS key (AWS or CUSTOMER), None when unencrypted
+    network: NetworkFacts = field(default_factory=NetworkFacts)  # only read when lms.network is set
 
 
 def secrets_needed(config: EnvironmentConfig) -> list[tuple[str, str]]:
@@ -378,8 +596,10 @@ def secrets_needed(config: EnvironmentConfig) -> list[tuple[str, str]]:
 
 
 def diagnose(config: EnvironmentConfig, facts: DoctorFacts) -> list[Finding]:
-    """Every check of one environment, in a stable order (ALB, services, CodeDeploy, hooks, secrets, database)."""
+    """Every check of one environment, in a stable order (ALB, network, services, CodeDeploy, hooks, secrets,
+    database)."""
     findings = judge_load_balancer(config, facts.load_balancer, facts.listener_ports)
+    findings += judge_network(config, facts.network)
     for service, lms_service in sorted(config.lms.services.items()):
         seen = facts.services.get(service, ServiceFacts())
         groups = [("blue", lms_service.target_groups.blue)]
