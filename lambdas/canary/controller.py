@@ -229,7 +229,8 @@ def analyse(request: TaskRequest, *, config: EnvironmentConfig, ports: Controlle
     targets = ports.traffic.targets(request.service)
     period = request.period_seconds
     start = current_bake.started_at
-    end = max(now, start + timedelta(seconds=period))
+    # Only periods CloudWatch has had time to fill: a period still arriving would look like missing traffic.
+    end = max(now - timedelta(seconds=request.reporting_delay_seconds), start + timedelta(seconds=period))
     analysis = {
         "service": request.service,
         "step_percent": step,

@@ -45,6 +45,8 @@ class TaskRequest(BaseModel):
     max_extension_seconds: int = Field(default=0, ge=0)
     extension_seconds: int = Field(default=0, ge=0)
     period_seconds: int = Field(default=60, ge=1)
+    # How long ALB metrics take to reach CloudWatch: the analysis leaves the newest periods out until then.
+    reporting_delay_seconds: int = Field(default=0, ge=0)
     task_token: str | None = None
     # The Catch's error output ({"Error": ..., "Cause": ...}) on the failure path.
     error: dict[str, Any] | None = None

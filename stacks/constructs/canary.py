@@ -32,6 +32,10 @@ from stacks.nag import acknowledge
 # tests on the embedded AWS. The config's values, validated against the hook limit, stay what ships.
 TIME_SCALE_CONTEXT = "tollgate:canary-time-scale"
 ANALYSIS_PERIOD_SECONDS = 60  # ALB metrics arrive in one-minute periods
+# ALB publishes its metrics every 60 seconds
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+# the newest minute of a bake is left out of its analysis until it has had that long to arrive.
+REPORTING_DELAY_SECONDS = 60
 ELB_DESCRIBE = (
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
@@ -312,6 +316,7 @@ class CanaryController(Construct):
             else 0,
             "extension_seconds": extension,
             "period_seconds": self._seconds(ANALYSIS_PERIOD_SECONDS),
+            "reporting_delay_seconds": self._seconds(REPORTING_DELAY_SECONDS),
         }
         for step in reversed(partial_steps(deployment)):
             args: dict[str, Any] = {"step_percent": step, **step_args}

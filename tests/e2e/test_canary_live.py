@@ -154,7 +154,7 @@ def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a
             return False
         started = datetime.fromisoformat(progress["bake_started_at"]["S"])
         if datetime.now(UTC) - started < timedelta(seconds=4):
-            return False  # promote once most of the 7-period bake has data (the step is still analysed)
+            return False  # promote once most of the 8-period bake has data (the step is still analysed)
         table = _task_table(world)
         with world.paused():
             code = main(["canary", "promote", "--env", "production", "--service", "backend", "--by", "lms-lead",

@@ -51,9 +51,11 @@ class FakeMetrics:
     requests: float = 1000.0
     fail: bool = False
     calls: list[str] = field(default_factory=list)
+    windows: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def series(self, target_group: str, *, start: datetime, end: datetime, period_seconds: int) -> dict[str, Any]:
         self.calls.append(target_group)
+        self.windows.append((start, end))
         if self.fail:
             raise Fault("GetMetricData failed")
         errors = self.canary_errors if target_group == GREEN else 0.0

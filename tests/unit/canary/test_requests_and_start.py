@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, PROGRESS, WAITING
+from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, PROGRESS, WAITING, run_task
+from lambdas.canary.model import TaskRequest
 from lambdas.canary.requests import decide_approval, operate_canary
 from lambdas.canary.start import start_canary
 from lambdas.core.config import EnvironmentConfig
@@ -186,3 +187,19 @@ def test_a_rollback_deployment_is_let_through_without_a_canary(
     assert outcome.decision == "rollback"
     assert world.reporter.reports == [(DEPLOYMENT, "exec-1", True)]
     assert world.executions.started == {}
+
+
+def test_the_analysis_leaves_out_the_minutes_cloudwatch_has_not_filled_yet(production: EnvironmentConfig) -> None:
+    # Given a 10% step whose 7-minute bake just ended
+    world = World()
+    common = {"deployment_id": DEPLOYMENT, "hook_execution_id": "exec-1", "service": "backend", "step_percent": 10}
+    run_task(TaskRequest.model_validate({"action": "shift", "bake_seconds": 420, **common}), config=production,
+             ports=world.ports, now=NOW)  # fmt: skip
+    # When it is analysed with ALB's one-minute reporting delay
+    later = NOW + timedelta(seconds=420)
+    request = TaskRequest.model_validate(
+        {"action": "analyse", "period_seconds": 60, "reporting_delay_seconds": 60, **common}
+    )
+    run_task(request, config=production, ports=world.ports, now=later)
+    # Then both target groups were read from the weight change to a minute before now, not to now
+    assert world.metrics.windows == [(NOW, later - timedelta(seconds=60))] * 2
