@@ -75,3 +75,14 @@ class TaskResult(BaseModel):
 def _bounded(value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else repr(value)[: limit * 2]
     return text[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
+class OperatorRequest(BaseModel):
+    """The detail of an operator's request on Tollgate's bus."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    by: str = Field(pattern=r"^\S{1,64}$")
+    reason: str = Field(default="", max_length=1000)
+    deployment_id: str | None = Field(default=None, pattern=r"^d-[A-Z0-9]{1,32}$")
+    service: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,31}$")

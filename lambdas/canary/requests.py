@@ -24,15 +24,48 @@ from lambdas.canary.controller import (
     RequestPorts,
     release_wait,
 )
+from lambdas.canary.model import OperatorRequest
 from lambdas.core.config import EnvironmentConfig, Severity
 from lambdas.core.tollgate_events import DetailType, TollgateEvent
+
+RequestKind = Literal["approve", "reject", "promote", "abort"]
+# The operator requests on Tollgate's bus, by detail type.
+REQUEST_KINDS: dict[str, RequestKind] = {
+    DetailType.APPROVE_REQUESTED.value: "approve",
+    DetailType.REJECT_REQUESTED.value: "reject",
+    DetailType.CANARY_PROMOTE_REQUESTED.value: "promote",
+    DetailType.CANARY_ABORT_REQUESTED.value: "abort",
+}
 
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    outcome: str  # recorded | already | refused | no_canary | status
+    outcome: str  # recorded | already | refused | no_canary | status | ignored
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def handle_request(
+    kind: RequestKind, request: OperatorRequest, *, config: EnvironmentConfig, ports: RequestPorts, now: datetime
+) -> RequestOutcome:
+    """One operator request: approve/reject names a deployment, promote/abort a service."""
+    if kind == "approve" or kind == "reject":  # noqa: PLR1714 - two comparisons narrow the Literal for mypy
+        if not request.deployment_id:
+            return RequestOutcome("ignored", f"{kind} request without deployment_id")
+        return decide_approval(
+            kind,
+            deployment_id=request.deployment_id,
+            by=request.by,
+            reason=request.reason,
+            config=config,
+            ports=ports,
+            now=now,
+        )
+    if not request.service:
+        return RequestOutcome("ignored", f"{kind} request without service")
+    return operate_canary(
+        kind, service=request.service, by=request.by, reason=request.reason, config=config, ports=ports, now=now
+    )
 
 
 def decide_approval(

@@ -9,18 +9,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from botocore.exceptions import ClientError
+
 from lambdas.canary.model import CanaryInput
 from lambdas.canary.ports import Deployments, Executions, HookReporter
 from lambdas.core.config import EnvironmentConfig
+from lambdas.core.errors import error_code
 from lambdas.core.tollgate_events import ROLLBACK_DESCRIPTION_PREFIX
+from lambdas.hooks.errors import ReportError
 
 # CodeDeploy's own rollbacks, and the redeployments of the previous revision Tollgate's rollback creates.
 ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "autoRollback"})
 
 
+# CodeDeploy's answers for a deployment or hook execution that does not exist (a hand-made invocation):
+# https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html#API_PutLifecycleEventHookExecutionStatus_Errors
+NO_SUCH_HOOK = frozenset(
+    {"DeploymentDoesNotExistException", "InvalidDeploymentIdException", "InvalidLifecycleEventHookExecutionIdException"}
+)
+
+
+@dataclass(frozen=True)
+class StartPorts:
+    deployments: Deployments
+    executions: Executions
+    reporter: HookReporter
+
+
 @dataclass(frozen=True)
 class StartOutcome:
-    decision: str  # started | duplicate | failed | rollback
+    decision: str  # started | duplicate | failed | rollback | unreported
     reason: str
     execution_arn: str = ""
 
@@ -51,3 +69,26 @@ def start_canary(
     if not started:
         return StartOutcome("duplicate", f"the canary of {deployment_id} already runs or ran ({arn})", arn)
     return StartOutcome("started", f"canary of {service} started; the execution reports the hook", arn)
+
+
+def start_for_hook(
+    deployment_id: str, hook_execution_id: str, *, config: EnvironmentConfig, ports: StartPorts
+) -> StartOutcome:
+    """``start_canary`` for one hook invocation; a deployment or execution that does not exist is answered.
+
+    Throttled, refused or out of time: the error propagates, Lambda retries and the health alarm pages. No
+    retry can report to a deployment or hook execution that does not exist: say so and stop."""
+    try:
+        return start_canary(
+            deployment_id,
+            hook_execution_id,
+            config=config,
+            deployments=ports.deployments,
+            executions=ports.executions,
+            reporter=ports.reporter,
+        )
+    except (ClientError, ReportError) as error:
+        permanent = getattr(error, "permanent", False) and not getattr(error, "access_denied", False)
+        if not permanent and error_code(error) not in NO_SUCH_HOOK:
+            raise
+        return StartOutcome("unreported", f"{deployment_id}: {str(error)[:500]}")

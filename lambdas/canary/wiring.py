@@ -14,6 +14,7 @@ from lambdas.canary.adapters.judgement import CanaryJudgement
 from lambdas.canary.adapters.records import StateTableRecords
 from lambdas.canary.adapters.stepfunctions import StepFunctionsExecutions
 from lambdas.canary.controller import ControllerPorts, RequestPorts
+from lambdas.canary.start import StartPorts
 from lambdas.core.config import EnvironmentConfig
 from lambdas.core.settings import FunctionSettings
 from lambdas.core.state_table import StateTable
@@ -59,4 +60,14 @@ def request_ports(function_settings: FunctionSettings) -> RequestPorts:
         announcer=BusAnnouncer(function_settings.event_bus),
         records=StateTableRecords(StateTable(function_settings.state_table)),
         executions=StepFunctionsExecutions(os.environ.get(STATE_MACHINE_VARIABLE, "")),
+    )
+
+
+def start_ports(config: EnvironmentConfig, *, context: Any) -> StartPorts:
+    """The BeforeAllowTraffic starter's: its report fits the invocation's time left."""
+    deadline = Deadline.from_context(context, margin_ms=config.checks.safety_margin_ms)
+    return StartPorts(
+        deployments=CodeDeployDeployments(),
+        executions=StepFunctionsExecutions(state_machine_arn()),
+        reporter=CodeDeployHookReporter(deadline),
     )
