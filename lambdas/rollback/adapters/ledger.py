@@ -73,17 +73,6 @@ class RollbackLedger:
     def release(self, claim: Claim) -> None:
         self._table.release(claim)
 
-    def keep_plan(self, request_id: str, plan: str, *, now: datetime) -> str:
-        """The request's plan, fixed by its first attempt: ``plan`` if none was kept yet, else the kept one."""
-        plan_key = key(KIND, f"operator:{request_id}", PLAN)
-        if self._table.put(plan_key, {"plan": plan}, now=now, retain=KEEP_FOR, only_if_absent=True):
-            return plan
-        return self.kept_plan(request_id) or plan
-
-    def kept_plan(self, request_id: str) -> str | None:
-        item = self._table.get(key(KIND, f"operator:{request_id}", PLAN))
-        return item.attributes.get("plan") if item else None
-
     def remember_rollback(self, record: RollbackRecord, now: datetime) -> None:
         if record.rollback_deployment_id:
             self._table.put(
