@@ -147,6 +147,18 @@ def notify(
     return NotifyResult("notified", reason, describe_notification, outcomes)
 
 
+# What a delivery answers instead of sending, when its claim says another attempt did or is doing it.
+_SETTLED = {ClaimOutcome.DONE: ("already_sent", ""), ClaimOutcome.IN_FLIGHT: ("in_flight", "")}
+
+
+def _not_sending(claim: DeliveryClaim | None) -> tuple[str, str]:
+    """The answer of a delivery that is not sent: settled by its claim, or unclaimed (the state table failed:
+    a Slack post is then not made and fails, so Lambda's retry claims it again)."""
+    if claim is None:
+        return FAILED, "the delivery could not be claimed (state table); not posted, to be retried"
+    return _SETTLED[claim.outcome]
+
+
 _SAVE_ATTEMPTS = 8  # conditional writes lost to concurrent events, or waits for the message being created
 _HELD_WAIT_SECONDS = 0.5
 
@@ -198,10 +210,8 @@ class _Run:
     # -- email: at least once ----------------------------------------------------------------------
     def _email(self, delivery: Delivery) -> tuple[str, str]:
         claim = self._claim(delivery)
-        if claim is not None and claim.outcome is ClaimOutcome.DONE:
-            return "already_sent", ""
-        if claim is not None and claim.outcome is ClaimOutcome.IN_FLIGHT:
-            return "in_flight", ""
+        if claim is not None and claim.outcome in _SETTLED:  # an email whose claim failed is sent unguarded
+            return _not_sending(claim)
         notification = self._notification
         try:
             receipt = self._ports.email.send(
@@ -228,12 +238,8 @@ class _Run:
         thread_ts = self._thread(deployment_id, channel)
         message = build_slack_message(notification)  # before the claim: nothing between claim and post
         claim = self._claim(delivery)
-        if claim is None:
-            return FAILED, "the delivery could not be claimed (state table); not posted, to be retried"
-        if claim.outcome is ClaimOutcome.DONE:
-            return "already_sent", ""
-        if claim.outcome is ClaimOutcome.IN_FLIGHT:
-            return "in_flight", ""
+        if claim is None or claim.outcome in _SETTLED:
+            return _not_sending(claim)
         if claim.outcome is ClaimOutcome.ABANDONED:
             detail = "an earlier attempt died after claiming and may have posted: not posted again (at most once)"
             logger.warning("Slack delivery abandoned earlier; not reposting", extra={"delivery": delivery.key})
@@ -282,12 +288,8 @@ class _Run:
         if not isinstance(sender, SlackWebApi):
             return FAILED, "the living message needs the Slack Web API (a bot token)"
         claim = self._claim(delivery)
-        if claim is None:
-            return FAILED, "the delivery could not be claimed (state table); not posted, to be retried"
-        if claim.outcome is ClaimOutcome.DONE:
-            return "already_sent", ""
-        if claim.outcome is ClaimOutcome.IN_FLIGHT:
-            return "in_flight", ""
+        if claim is None or claim.outcome in _SETTLED:
+            return _not_sending(claim)
         try:
             ts = self._living_message(sender, channel_id)
         except (SlackDeliveryError, StateTableError, _CreationHeldError) as error:
