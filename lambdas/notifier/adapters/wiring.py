@@ -27,6 +27,10 @@ class SystemClock:
         time.sleep(seconds)
 
 
+# One for the container: it keeps each deployment's version (immutable) for the deployment's later events.
+_REVISIONS = CodeDeployRevisionLookup()
+
+
 def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None) -> NotifierPorts:
     """Cheap to build per event: the adapters hold no client (``lambdas.core.aws`` caches those, and local
     tooling resets them) and the Slack secret is cached by Powertools parameters."""
@@ -35,7 +39,7 @@ def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None
         ledger=StateTableDeliveryLedger(table),
         slack=SecretsSlackConnector(settings.config.alerts, settings.slack_api_url, slack_retry),
         email=SnsEmailSender(settings.alert_topic_arn),
-        revisions=CodeDeployRevisionLookup(),
+        revisions=_REVISIONS,
         clock=SystemClock(),
         living=StateTableLivingMessages(table),
     )
