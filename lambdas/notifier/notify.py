@@ -8,7 +8,8 @@ Each delivery is a lease in the ledger: claim -> send -> record the outcome (doc
 - A failure of one delivery never stops another; the ledger failing is never a reason to post twice.
 - With a bot token, a deployment's event updates its one living message (``_living``): the update at least
   once (``chat.update`` is idempotent), the thread reply at most once, the message's creation once
-  (docs/decisions/0100-living-slack-message.md).
+  (docs/decisions/0100-living-slack-message.md). A kind with no thread reply (START, alarms) has nothing at
+  most once, so it takes no delivery claim (``_update_only``): the record keeps it once.
 Failed deliveries are given back and ``NotificationDeliveryError`` is raised, so Lambda retries the event.
 """
 
@@ -287,20 +288,19 @@ class _Run:
             return FAILED, str(error)
         if not isinstance(sender, SlackWebApi):
             return FAILED, "the living message needs the Slack Web API (a bot token)"
+        if notification.kind in NO_THREAD_REPLY:
+            return self._update_only(sender, channel_id)
         claim = self._claim(delivery)
         if claim is None or claim.outcome in _SETTLED:
             return _not_sending(claim)
         try:
-            ts = self._living_message(sender, channel_id)
+            ts, _ = self._living_message(sender, channel_id)
         except (SlackDeliveryError, StateTableError, _CreationHeldError) as error:
             self._give_back(claim, str(error))
             return FAILED, str(error)
         except SlackUnconfirmedError as error:  # the post may have landed: a later event takes over and looks
             self._complete(claim, UNCONFIRMED, str(error))
             return UNCONFIRMED, str(error)
-        if notification.kind in NO_THREAD_REPLY:
-            self._complete(claim, SENT, ts)
-            return SENT, ts
         if claim.outcome is ClaimOutcome.ABANDONED:
             detail = "message updated; the thread reply may have been posted by the attempt that died: not again"
             self._complete(claim, UNCONFIRMED, detail)
@@ -318,8 +318,25 @@ class _Run:
         self._complete(claim, SENT, ts)
         return SENT, ts
 
-    def _living_message(self, sender: SlackWebApi, channel: str) -> str:
-        """The message's ts after this event is shown in it."""
+    def _update_only(self, sender: SlackWebApi, channel: str) -> tuple[str, str]:
+        """An event shown only in the message (no thread reply: START, alarms), without a delivery claim.
+
+        Nothing here is at most once, so nothing needs the claim: the record applies each event once (its seen
+        ids) and orders concurrent events (the conditional save), the creation has its own lease, and
+        ``chat.update`` is idempotent. A retry, or a duplicate, finds the event applied and updates the message
+        again: killed between the save and the update, the retry still shows it.
+        """
+        try:
+            ts, applied_before = self._living_message(sender, channel)
+        except (SlackDeliveryError, StateTableError, _CreationHeldError) as error:
+            return FAILED, str(error)
+        except SlackUnconfirmedError as error:  # the post may have landed: a later event takes over and looks
+            return UNCONFIRMED, str(error)
+        return ("already_sent" if applied_before else SENT), ts
+
+    def _living_message(self, sender: SlackWebApi, channel: str) -> tuple[str, bool]:
+        """The message's ts after this event is shown in it, and whether the message had the event already
+        (a duplicate, or a retry of an attempt that saved it)."""
         notification, living, clock = self._notification, self._ports.living, self._ports.clock
         deployment_id = str(notification.deployment_id)
         for _ in range(_SAVE_ATTEMPTS):
@@ -328,7 +345,7 @@ class _Run:
             status = apply_status(before, notification)
             if record is not None and record.ts is not None:
                 if status == before or living.save(record, status.to_json(), now=clock.now()):
-                    return self._show(sender, record.channel or channel, record.ts, status)
+                    return self._show(sender, record.channel or channel, record.ts, status), status == before
                 continue  # another event saved first: apply to its status
             first_claim = record.claimed_at if record is not None else None
             creation = living.claim_creation(
@@ -366,7 +383,7 @@ class _Run:
             except StateTableError:
                 # Posted, not recorded: the next event takes the lease over and finds the message by its metadata.
                 logger.warning("could not record the living message", extra={"deployment_id": deployment_id})
-            return ts
+            return ts, False
         raise _CreationHeldError(
             f"living message of {deployment_id}: still busy after {_SAVE_ATTEMPTS} tries; to be retried"
         )

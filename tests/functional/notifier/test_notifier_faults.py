@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -104,6 +105,83 @@ def test_each_call_site_and_kill_keeps_email_at_least_once_and_slack_at_most_onc
     # Then email at least once, Slack at most once per channel, the living message posted at most once
     assert len(notifier_world.emails()) >= 1
     _at_most_once_per_channel(notifier_world)
+
+
+# Kinds shown only in the living message (START, alarms) take no delivery claim: the record's seen ids and
+# conditional save, and the creation lease, keep them once. START creating the message: GetDeployment,
+# GetSecretValue, GetItem (record), PutItem (creation lease), chat.postMessage, UpdateItem (record its ts).
+# An alarm on it: GetItem (record), UpdateItem (save the status), chat.update.
+UPDATE_ONLY_SITES = [
+    ("start", "codedeploy GetDeployment", "codedeploy:GetDeployment"),
+    ("start", "GetSecretValue", "secretsmanager:GetSecretValue"),
+    ("start", "living record read", "dynamodb:GetItem"),
+    ("start", "living creation lease", "dynamodb:PutItem"),
+    ("start", "living record ts", "dynamodb:UpdateItem"),
+    ("alarm", "living record read", "dynamodb:GetItem"),
+    ("alarm", "living status save", "dynamodb:UpdateItem"),
+]
+UPDATE_ONLY_CASES = [
+    (event, site, op, kind) for event, site, op in UPDATE_ONLY_SITES for kind in (*CALL_FAULTS, *KILLS)
+]
+
+
+def _alarm_on(start: dict[str, Any]) -> dict[str, Any]:
+    """What lambdas/rollback announces for an alarm on the deployment (info: nobody is paged)."""
+    return {
+        "version": "0",
+        "id": "00000000-0000-4000-9000-000000000020",
+        "detail-type": "Alarm Announced",
+        "source": "tollgate",
+        "account": start["account"],
+        "time": start["time"],
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {
+            "environment": "production",
+            "severity": "info",
+            "service": "backend",
+            "deployment_id": start["detail"]["deploymentId"],
+            "occurred_at": "2026-03-12T14:00:04+00:00",
+            "summary": "Alarm on backend in production",
+            "reason": "",
+            "evidence": {"alarm_name": "lms-production-backend-p99", "alarm_state": "ALARM"},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("subject", "site", "operation", "kind"),
+    UPDATE_ONLY_CASES,
+    ids=[f"{subject}-{site}-{kind.value}".replace(" ", "_") for subject, site, _, kind in UPDATE_ONLY_CASES],
+)
+def test_an_event_shown_only_in_the_message_is_shown_once_through_each_call_site_and_kill(  # noqa: PLR0917
+    notifier_world: NotifierWorld, load_event: Any, subject: str, site: str, operation: str, kind: FaultKind
+) -> None:
+    # Given production's notifier with a bot token; for the alarm, the deployment's message posted by its START
+    notifier_world.use_environment("production", bot_token=True)
+    start = load_event("codedeploy-deployment-start.json")
+    event = start if subject == "start" else _alarm_on(start)
+    if subject == "alarm":
+        _attempt(start, 0)
+    # When the fault hits the call site on the first attempt, and Lambda retries
+    with injected_faults() as faults:
+        faults.inject(operation, kind)
+        _attempt(event, 0)
+        assert faults.hit() == 1, faults.operations
+    for retry in range(1, LAMBDA_RETRIES + 1):
+        _attempt(event, retry)
+    # Then one message, showing the event once, and no delivery claim written for it
+    [living] = notifier_world.receiver.top_level("#lms-releases")
+    assert notifier_world.receiver.replies(living.ts) == []
+    shown = str(living.payload["blocks"])
+    assert ("lms-production-backend-p99*: ALARM (\u00d71" in shown) == (subject == "alarm"), shown
+    record = notifier_world.living_record(start["detail"]["deploymentId"])
+    assert record is not None and record["ts"]["S"] == living.ts
+    assert json.loads(record["status_json"]["S"])["seen"] == [
+        start["id"],
+        *([event["id"]] if subject == "alarm" else []),
+    ]
+    assert notifier_world.delivery_records(event["id"]) == {}
 
 
 @pytest.mark.parametrize("answer", ["500", "429"])

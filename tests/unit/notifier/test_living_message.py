@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambdas.core.config import EnvironmentConfig, Severity, load_environment
-from lambdas.notifier.errors import SlackDeliveryError
+from lambdas.notifier.errors import NotificationDeliveryError, SlackDeliveryError
 from lambdas.notifier.living_message import DeploymentStatus, apply, new_status, render
 from lambdas.notifier.notification import DeliveryChannel, Notification, NotificationKind
 from lambdas.notifier.notify import Budget, notify
@@ -291,3 +292,41 @@ def test_a_creation_held_for_good_fails_the_delivery_for_lambdas_retry_without_p
         assert "still busy" in str(error)
     assert world.slack.posted == []
     assert world.clock.slept
+
+
+def test_a_start_takes_no_delivery_claim_and_its_duplicate_shows_the_message_again_without_posting() -> None:
+    # Given a START shown (it creates the message)
+    world = FakeWorld()
+    start = healthy_release()[0]
+    assert _run(world, start).decision == "notified"
+    # When EventBridge delivers it again
+    again = _run(world, start, owner="inv-2")
+    # Then it is a duplicate: no second post, the event applied once; the message is updated again
+    # (idempotent: a retry of an attempt killed between saving and updating still shows it)
+    assert again.decision == "duplicate"
+    assert {d["status"] for d in again.deliveries} == {"already_sent"}
+    [parent] = world.slack.top_level(STAGING_CHANNEL)
+    assert (len(world.slack.posted), len(parent.edits)) == (1, 1)
+    assert world.living.status("d-STAGING01").seen == (start.event_id,)
+    assert world.ledger.leases == {}
+
+
+def test_an_alarm_whose_update_failed_is_shown_by_the_retry_and_counted_once() -> None:
+    # Given a release under way, and Slack failing the alarm's chat.update after its status was saved
+    world = FakeWorld()
+    _run(world, healthy_release()[0])
+    alarm = _event(
+        20, NotificationKind.ALARM, evidence={"alarm_name": "lms-staging-backend-5xx", "alarm_state": "ALARM"}
+    )
+    world.slack.update_answers = [SlackDeliveryError("chat.update failed: internal_error")]
+    with pytest.raises(NotificationDeliveryError, match="internal_error"):
+        _run(world, alarm)
+    [parent] = world.slack.top_level(STAGING_CHANNEL)
+    assert "lms-staging-backend-5xx" not in str(parent.message.blocks)
+    assert [a.count for a in world.living.status("d-STAGING01").alarms] == [1]  # saved, not shown
+    # When Lambda retries the event
+    assert _run(world, alarm, owner="inv-2").decision == "duplicate"
+    # Then the message shows the alarm, counted once
+    [parent] = world.slack.top_level(STAGING_CHANNEL)
+    assert "lms-staging-backend-5xx*: ALARM (\u00d71" in str(parent.message.blocks)
+    assert [a.count for a in world.living.status("d-STAGING01").alarms] == [1]
