@@ -7,6 +7,8 @@ import json
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 
@@ -57,12 +59,23 @@ def rollback_lines(repeat: int = 40) -> list[str]:
 
 
 def notifier_lines(repeat: int = 30) -> list[str]:
-    """Per-event processing in-process against one bare Slack post to the local receiver."""
-    sample = json.loads((REPO_ROOT / "events/codedeploy-deployment-start.json").read_text())
+    """Per-event processing in-process against one bare Slack post to the local receiver, in the same run.
+
+    Production with a bot token (the living message). The deployment exists in the embedded AWS, as in AWS
+    (GetDeployment finds its revision). Three events, each a new event id (duplicates are rightly not acted
+    on again): START again (the message exists: updated in place), SUCCESS (updated, and a reply in its
+    thread), and START of a new deployment each time (its version looked up, the message posted).
+    """
+    from tollgate.embedded_aws.extensions import adopt_deployment_id  # noqa: PLC0415 - local runtime only
+    from tollgate.embedded_aws.seed import create_deployment_of  # noqa: PLC0415
+
+    start = json.loads((REPO_ROOT / "events/codedeploy-deployment-start.json").read_text())
+    success = json.loads((REPO_ROOT / "events/codedeploy-deployment-success.json").read_text())
     with local_world("production") as world:
         notifier = next(f for f in world.template.functions.values() if f.handler.startswith("lambdas.notifier"))
-        assert world.slack is not None
-        url = world.slack.webhook_url("#bench")
+        receiver = world.slack
+        assert receiver is not None
+        url = receiver.webhook_url("#bench")
         body = json.dumps({"text": "bench", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "b"}}]})
 
         def bare_post() -> None:
@@ -70,18 +83,44 @@ def notifier_lines(repeat: int = 30) -> list[str]:
             with urllib.request.urlopen(request, timeout=5):
                 pass
 
-        def one_event() -> None:
-            event = copy.deepcopy(sample)
-            event["id"] = str(uuid.uuid4())  # a new event each time: duplicates are (rightly) not sent again
-            world._invoke(notifier, event)
+        def new_deployment() -> str:
+            return create_deployment_of(world.config, "backend", description="bench")
 
-        baseline = median(timed(bare_post, repeat))
-        per_event = median(timed(one_event, repeat))
-    return [
-        line("baseline: one bare Slack post to the local receiver", f"{baseline * 1000:.2f} ms"),
-        line(
-            "notifier: one CodeDeploy event, routed, posted, recorded",
-            f"{per_event / baseline:.1f} x",
-            f"({per_event * 1000:.1f} ms)",
-        ),
-    ]
+        def event(sample: dict[str, object], deployment_id: str) -> dict[str, Any]:
+            fresh: dict[str, Any] = copy.deepcopy(sample)
+            fresh["id"] = str(uuid.uuid4())
+            fresh["detail"]["deploymentId"] = deployment_id
+            return fresh
+
+        def invoke(prepared: dict[str, Any]) -> tuple[float, int, int]:
+            """Seconds of one invocation, and the AWS and Slack calls it made."""
+            calls, requests = len(world.recorder.calls), len(receiver.requests)
+            began = time.perf_counter()
+            invocation = world._invoke(notifier, prepared)
+            seconds = time.perf_counter() - began
+            if invocation.decision != "notified":
+                raise RuntimeError(f"bench event not notified: {invocation.decision} {invocation.reason}")
+            return seconds, len(world.recorder.calls) - calls, len(receiver.requests) - requests
+
+        deployment = adopt_deployment_id(new_deployment(), start["detail"]["deploymentId"])
+        world._invoke(notifier, event(start, deployment))  # the message exists; the Slack secret is read
+        cases: dict[str, Callable[[], dict[str, Any]]] = {
+            "notifier: START again, message updated in place": lambda: event(start, deployment),
+            "notifier: SUCCESS, message updated + thread reply": lambda: event(success, deployment),
+            "notifier: START of a new deployment, message posted": lambda: event(start, new_deployment()),
+        }
+        # Interleaved, so the baseline and every case see the same load on a shared machine.
+        posts: list[float] = []
+        runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in cases}
+        for _ in range(repeat):
+            posts += timed(bare_post, 1)
+            for name, prepare in cases.items():
+                runs[name].append(invoke(prepare()))  # the event is prepared outside the timing
+    baseline = median(posts)
+    out = [line("baseline: one bare Slack post to the local receiver", f"{baseline * 1000:.2f} ms")]
+    for name, samples in runs.items():
+        seconds = median([s for s, _, _ in samples])
+        aws_calls, slack_calls = (sum(sample[i] for sample in samples) / len(samples) for i in (1, 2))
+        note = f"({seconds * 1000:.1f} ms; {aws_calls:g} AWS + {slack_calls:g} Slack calls; target <= 10)"
+        out.append(line(name, f"{seconds / baseline:.1f} x", note))
+    return out
