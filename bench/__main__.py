@@ -18,7 +18,7 @@ SECTIONS = [
         "replay_lines",
     ),
     (
-        "Cold imports and memory per function (targets: hooks, rollback, notifier <= 1.3 x boto3)",
+        "Cold imports and peak memory per function (targets: hooks, rollback, notifier <= 2 x boto3)",
         "bench.functions_bench",
         "function_lines",
     ),

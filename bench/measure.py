@@ -51,8 +51,12 @@ def import_seconds(module: str, repeat: int = 5) -> float:
 
 
 def import_rss_mb(module: str) -> float:
-    """Peak resident memory (MB) of a fresh interpreter after importing ``module``."""
-    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this (large) parent's peak.
+    """Peak resident memory (MB) of a fresh interpreter of its own that imported ``module``: its cold start.
+
+    VmHWM of the child, read by the child: the high-water mark of its own address space, which exec starts
+    anew. Not ru_maxrss: Linux carries the pre-exec high-water mark into it (subprocess forks this bench, whose
+    RSS is far larger), so the child's getrusage and the parent's wait4 both report this process's peak.
+    """
     code = f"import {module}; print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     return int(_fresh_interpreter(code)) / 1024
 

@@ -124,7 +124,10 @@ class NoCanaryController:
     """The stand-in until the canary controller provides a TrafficRestorer: changes nothing."""
 
     def restore_blue(self, *, environment: str, service: str, deployment_id: str) -> bool:
-        logger.info(
+        # Debug, not info: this runs between the lease and StopDeployment, where formatting and writing a JSON
+        # line costs the alarm -> stop path time; the "rollback started" line after the stop records
+        # ``restored_blue_first: false`` for every rollback this stand-in leaves to CodeDeploy.
+        logger.debug(
             "no canary controller wired: listener weights left to CodeDeploy's rollback",
             extra={"environment": environment, "lms_service": service, "deployment_id": deployment_id},
         )

@@ -8,7 +8,9 @@ is built from this record, never from a plan.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lambdas.core import aws
@@ -26,6 +28,10 @@ class AwsCall:
     error: str | None = None
     # The unredacted parameters, kept in memory only (the local bus needs PutEvents entries whole).
     raw_params: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # ``time.perf_counter()`` when the call was made (its parameters built) and when its answer was parsed:
+    # the bench times "alarm -> StopDeployment request" and the time spent waiting on AWS from these.
+    at: float = field(default=0.0, repr=False, compare=False)
+    answered_at: float | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"function": self.function, "service": self.service, "operation": self.operation, "params": self.params}
@@ -51,40 +57,82 @@ def redact(value: Any, key: str = "") -> Any:
     return str(value)
 
 
+# Operations that only read: what ``mutating`` leaves out.
+_READS = ("Describe", "Get", "List", "BatchGet")
+# Tollgate's own state table and bus: writing them changes nothing of the LMS.
+_OWN_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "PutEvents"})
+
+
 @dataclass
 class CallRecorder:
-    """Attach with ``attach()`` before any client exists; calls go to ``current_function``."""
+    """Every AWS call made through ``lambdas.core.aws.session()``, in order, with its parameters and error code.
+
+    A botocore ``before-parameter-build`` hook (once per API call, retries excluded, parameters as the caller
+    passed them) and an ``after-call`` hook (the error code of a failed call). Clients copy the session's hooks
+    when they are created: ``attach()`` starts from a fresh session; ``install()`` hooks into the current one
+    (after another tool, such as the fault injector, has reset it). Calls go to ``current_function``; calls
+    from several threads (a storm of alarms) are recorded safely.
+    """
 
     current_function: str = "tollgate"
     calls: list[AwsCall] = field(default_factory=list)
-    _pending: dict[int, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def attach(self) -> None:
         aws.reset()  # clients copy the session's hooks when created: start from a fresh session
+        self.install()
+
+    def install(self) -> None:
+        """Hook into the current session (idempotent); clients created before this call are not recorded."""
         events = aws.session().events
         events.register("before-parameter-build", self._before_call, unique_id="tollgate-recorder-before")
         events.register("after-call", self._after_call, unique_id="tollgate-recorder-after")
 
+    def detach(self) -> None:
+        """Stop recording calls of the current session's clients (the calls recorded so far stay)."""
+        events = aws.session().events
+        events.unregister("before-parameter-build", unique_id="tollgate-recorder-before")
+        events.unregister("after-call", unique_id="tollgate-recorder-after")
+
     def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        self.calls.append(
-            AwsCall(
-                function=self.current_function,
-                service=model.service_model.service_name,
-                operation=model.name,
-                params=redact(dict(params)),
-                raw_params=dict(params),
-            )
+        call = AwsCall(
+            function=self.current_function,
+            service=model.service_model.service_name,
+            operation=model.name,
+            params=redact(dict(params)),
+            raw_params=dict(params),
+            at=time.perf_counter(),
         )
-        context["tollgate_call_index"] = len(self.calls) - 1
+        with self._lock:
+            self.calls.append(call)
+        context["tollgate_recorded_call"] = call
 
     def _after_call(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        index = context.get("tollgate_call_index")
+        answered_at = time.perf_counter()
+        call = context.get("tollgate_recorded_call")
+        if call is None:
+            return
         error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
-        if index is not None and error:
-            call = self.calls[index]
-            self.calls[index] = AwsCall(
-                call.function, call.service, call.operation, call.params, str(error), call.raw_params
-            )
+        answered = replace(call, error=str(error) if error else None, answered_at=answered_at)
+        with self._lock:
+            # Found by identity, from the end: other threads' calls may have been appended since (or the
+            # record cleared, and then there is nothing to update).
+            for index in range(len(self.calls) - 1, -1, -1):
+                if self.calls[index] is call:
+                    self.calls[index] = answered
+                    break
 
     def since(self, start: int) -> list[AwsCall]:
         return self.calls[start:]
+
+    def named(self, operation: str) -> list[AwsCall]:
+        return [c for c in self.calls if c.operation == operation]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def mutating(self) -> list[str]:
+        """Operations that change AWS resources of the LMS (Tollgate's own tables and bus excluded)."""
+        changes = (c.operation for c in self.calls if not c.operation.startswith(_READS))
+        return [operation for operation in changes if operation not in _OWN_WRITES]

@@ -8,15 +8,14 @@ import copy
 import json
 from typing import Any
 
-from lambdas.core import aws
 from lambdas.core.config import Hook
 from lambdas.hooks.handler import handler
 from lambdas.hooks.naming import hook_function_name
 from tests.conftest import EVENTS_DIR
 from tests.functional.hooks.conftest import reports
-from tests.functional.rollback.scenario import CallRecorder
 from tests.fuzz import answer_is_json, run_fuzz
 from tollgate.local.context import LocalLambdaContext
+from tollgate.local.recorder import CallRecorder
 
 
 def test_hostile_invocations_never_crash_a_hook_and_never_report_twice(hook_world: Any) -> None:
@@ -28,9 +27,8 @@ def test_hostile_invocations_never_crash_a_hook_and_never_report_twice(hook_worl
     samples.append(
         {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": execution_id, "extra": {"a": [1, "b"]}}
     )
-    aws.reset()
     recorder = CallRecorder()
-    recorder.install()
+    recorder.attach()  # on a fresh session, before the handler creates its clients
     context = LocalLambdaContext(function_name=hook_function_name("staging", Hook.BEFORE_INSTALL))
 
     def check(event: Any) -> str:
@@ -44,7 +42,7 @@ def test_hostile_invocations_never_crash_a_hook_and_never_report_twice(hook_worl
 
     # When hostile invocations arrive
     seen = run_fuzz("hooks", samples, check)
-    recorder.uninstall()
+    recorder.detach()
 
     # Then the ignored ones reported nothing, and the real execution was reported once
     assert seen["decision:ignored"] > 0

@@ -15,10 +15,10 @@ from lambdas.github_webhook import handler as webhook_handler
 from lambdas.ledger import handler as ledger_handler
 from tests.conftest import EVENTS_DIR
 from tests.functional.ledger.ledger_world import LedgerWorld, ledger_world
-from tests.functional.rollback.scenario import CallRecorder
 from tests.fuzz import answer_is_json, run_fuzz
 from tollgate.embedded_aws.seed import create_deployment_of
 from tollgate.local.github_webhook import function_url_event, workflow_run_payload
+from tollgate.local.recorder import CallRecorder
 
 SECRET = "hook-secret"  # what ledger_world stores as tollgate/staging/github-webhook
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -26,15 +26,12 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 
 @pytest.fixture
 def world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from lambdas.core import aws  # noqa: PLC0415
-
     webhook_handler._secret.cache_clear()
     with ledger_world(monkeypatch) as created:
-        aws.reset()
         recorder = CallRecorder()
-        recorder.install()
+        recorder.attach()  # on a fresh session, before the handlers create their clients
         yield created, recorder
-        recorder.uninstall()
+        recorder.detach()
     webhook_handler._secret.cache_clear()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,55 +23,15 @@ from tollgate.embedded_aws.seed import SeededEnvironment, create_succeeded_deplo
 from tollgate.embedded_aws.tables import IDEMPOTENCY_TABLE, STATE_TABLE, create_tollgate_tables
 from tollgate.local.context import LocalLambdaContext
 from tollgate.local.invoke import function_environment
+from tollgate.local.recorder import AwsCall, CallRecorder
 
 __all__ = [
-    "AwsCall",
-    "CallRecorder",
     "RollbackScenario",
+    "StopTiming",
     "alarm_state_change",
     "deployment_state_change",
     "rollback_scenario",
 ]
-
-
-@dataclass(frozen=True)
-class AwsCall:
-    service: str
-    operation: str
-    params: dict[str, Any]
-    at: float
-
-
-@dataclass
-class CallRecorder:
-    """Every AWS call made through ``lambdas.core.aws.session()``, with its API parameters.
-
-    A botocore ``before-parameter-build`` hook: it fires once per API call (retries excluded) and sees
-    the parameters as the caller passed them.
-    """
-
-    calls: list[AwsCall] = field(default_factory=list)
-
-    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append(AwsCall(model.service_model.service_name, model.name, dict(params), time.perf_counter()))
-
-    def install(self) -> None:
-        aws.session().events.register("before-parameter-build.*.*", self._record)
-
-    def uninstall(self) -> None:
-        aws.session().events.unregister("before-parameter-build.*.*", self._record)
-
-    def named(self, operation: str) -> list[AwsCall]:
-        return [c for c in self.calls if c.operation == operation]
-
-    def clear(self) -> None:
-        self.calls.clear()
-
-    def mutating(self) -> list[str]:
-        """Operations that change AWS resources of the LMS (Tollgate's own tables and bus excluded)."""
-        reads = ("Describe", "Get", "List", "BatchGet")
-        own = {"PutItem", "UpdateItem", "DeleteItem", "PutEvents"}
-        return [c.operation for c in self.calls if not c.operation.startswith(reads) and c.operation not in own]
 
 
 @dataclass
@@ -142,12 +102,12 @@ class RollbackScenario:
         return handler(event, LocalLambdaContext(function_name="tollgate-rollback"))
 
     def announcements(self) -> list[dict[str, Any]]:
-        return [c.params for c in self.recorder.named("PutEvents")]
+        return [c.raw_params for c in self.recorder.named("PutEvents")]  # whole: details may be long
 
     # -- the benchmark's entry point --------------------------------------------------------------
 
-    def alarm_to_stop_deployment(self, service: str = "backend") -> float:
-        """Seconds from handing an ALARM event to the handler to its StopDeployment request (in-process).
+    def alarm_to_stop_deployment(self, service: str = "backend") -> StopTiming:
+        """From handing an ALARM event to the handler (in-process) to its StopDeployment request.
 
         Each call starts a fresh in-flight deployment, since a deployment is rolled back only once.
         """
@@ -156,10 +116,31 @@ class RollbackScenario:
         self.recorder.clear()
         started = time.perf_counter()
         self.handle(event)
-        stops = [c for c in self.recorder.named("StopDeployment") if c.params.get("deploymentId") == deployment_id]
-        if not stops:
+        calls = list(self.recorder.calls)
+        stop = next(
+            (
+                i
+                for i, c in enumerate(calls)
+                if c.operation == "StopDeployment" and c.raw_params.get("deploymentId") == deployment_id
+            ),
+            None,
+        )
+        if stop is None:
             raise AssertionError(f"no StopDeployment for {deployment_id}")
-        return stops[0].at - started
+        return StopTiming(seconds=calls[stop].at - started, calls_before=calls[:stop])
+
+
+@dataclass(frozen=True)
+class StopTiming:
+    """One alarm's way to its StopDeployment request: how long it took, and the AWS calls made on the way."""
+
+    seconds: float
+    calls_before: list[AwsCall]
+
+    @property
+    def waiting_on_aws(self) -> float:
+        """Seconds spent inside those calls (parameters built -> answer parsed); the rest is Tollgate's own."""
+        return sum((c.answered_at or c.at) - c.at for c in self.calls_before)
 
 
 def _appspec(task_definition: str, container: str, port: int) -> dict[str, Any]:
@@ -194,9 +175,7 @@ def rollback_scenario(
     recorder = CallRecorder()
     with function_environment(values):
         try:
-            # botocore clients copy the session's hooks when created: install the recorder on a fresh session first.
-            aws.reset()
-            recorder.install()
+            recorder.attach()  # on a fresh session, before any client exists
             create_tollgate_tables(aws.client("dynamodb"))
             aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
             seeded = seed_environment(config)
@@ -204,4 +183,4 @@ def rollback_scenario(
             recorder.clear()
             yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
         finally:
-            recorder.uninstall()
+            recorder.detach()
