@@ -1,9 +1,7 @@
 """Notifier: tell the right people about deployment events in Slack and by email, once.
 
-Triggers (EventBridge, asynchronous invocation): CodeDeploy and ECS deployment state changes on the
-default bus; Tollgate's announcements on Tollgate's bus. Parse, deliver (lambdas/notifier/notify.py),
-answer. A failed delivery raises NotificationDeliveryError: Lambda retries the event and, after its
-retries, keeps it in the dead-letter queue (docs/decisions/0050-deliveries.md).
+EventBridge (asynchronous): CodeDeploy/ECS state changes and Tollgate's announcements. A failed delivery raises
+NotificationDeliveryError: Lambda retries, then keeps the event in the dead-letter queue (decision 0050).
 """
 
 from __future__ import annotations
@@ -38,8 +36,7 @@ def process_event(
     """Handle one EventBridge event in-process (the Lambda handler, the local replay, the bench, the tests)."""
     settings = notifier_settings()
     parsed = notification_from_event(event, settings.config)
-    if isinstance(parsed, Notification):
-        # ``service`` is Powertools' own key (the function): the LMS service goes under ``lms_service``.
+    if isinstance(parsed, Notification):  # ``service`` is Powertools' key (the function's name)
         logger.append_keys(event_id=parsed.event_id, deployment_id=parsed.deployment_id, lms_service=parsed.service)
     ports = ports or aws_ports(settings, slack_retry)
     result = notify(parsed, settings.config, ports, budget_for(context, ports.clock))

@@ -69,6 +69,36 @@ def _once(action: Callable[[LocalWorld, Simulation], bool]) -> Callable[[LocalWo
     return callback
 
 
+def _baking_at(step_percent: int, simulation: Simulation, *, polls: int = 1) -> bool:
+    """Whether the task just run was the ``polls``-th bake poll of the step, with bake time still left.
+
+    Acting from ``after_task`` at this point is deterministic: the execution waits for the listener."""
+    latest = simulation.canary[-1] if simulation.canary else {}
+    if (
+        latest.get("action") != "bake"
+        or latest.get("outcome") != "baking"
+        or latest.get("step_percent") != step_percent
+    ):
+        return False
+    return len([c for c in simulation.canary if c["action"] == "bake" and c["step_percent"] == step_percent]) >= polls
+
+
+def _approve(by: str) -> Callable[[LocalWorld, Simulation], None]:
+    """A while_waiting callback approving the release once the canary waits for approval."""
+
+    def approve(world: LocalWorld, simulation: Simulation) -> bool:
+        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
+            return False  # the wait has not begun yet
+        request = operator_request_event(
+            world.config, "Approve Requested", {"deployment_id": simulation.deployment_id, "by": by, "reason": "ok"}
+        )
+        world.replay(request)
+        simulation.approved = True
+        return True
+
+    return _once(approve)
+
+
 def test_an_approved_healthy_release_goes_10_50_then_100_and_a_duplicate_hook_starts_nothing() -> None:
     seen: dict[str, Any] = {}
 
@@ -135,33 +165,22 @@ def test_errors_rising_at_50_percent_shift_back_to_blue_fail_the_hook_and_roll_b
 
 
 def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a_bake_early() -> None:
-    def approve_then_promote(world: LocalWorld, simulation: Simulation) -> bool:
-        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
-            return False  # the wait has not begun yet
-        if not simulation.approved:
-            request = operator_request_event(
-                world.config,
-                "Approve Requested",
-                {"deployment_id": simulation.deployment_id, "by": "release-manager", "reason": "looks good"},
-            )
-            report = world.replay(request)
-            assert "approved" in report.reason.lower() or report.decision != "error", report.reason
-            simulation.approved = True
-            return False
-        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
-        if progress is None or progress.get("step_percent", {}).get("S") != "10":
-            return False
-        polls = [c for c in simulation.canary if c["action"] == "bake" and c["step_percent"] == 10]
-        if len(polls) < 4:
-            return False  # promote once half the bake's polls have run: it has data (the step is still analysed)
+    seen: dict[str, Any] = {}
+
+    def promote(world: LocalWorld, simulation: Simulation) -> bool:
+        if not _baking_at(10, simulation, polls=4):
+            return False  # promote once several of the bake's polls have run: it has data (the step is still analysed)
         table = _task_table(world)
         with world.paused():
-            code = main(["canary", "promote", "--env", "production", "--service", "backend", "--by", "lms-lead",
-                         "--state-table", table])  # fmt: skip
-        return code == 0
+            seen["promote"] = main(["canary", "promote", "--env", "production", "--service", "backend",
+                                    "--by", "lms-lead", "--state-table", table])  # fmt: skip
+        return True
 
-    simulation = simulate_deployment("production", "backend", while_waiting=_once(approve_then_promote))
+    simulation = simulate_deployment(
+        "production", "backend", while_waiting=_approve("release-manager"), after_task=_once(promote)
+    )
 
+    assert seen["promote"] == 0
     assert simulation.status == "Succeeded"
     actions = _canary_actions(simulation)
     assert actions[0] == ("await_approval", None, "waiting")
@@ -180,25 +199,26 @@ def test_abort_from_the_cli_restores_blue_and_fails_the_hook(capsys: pytest.Capt
     seen: dict[str, Any] = {}
 
     def abort_at_10(world: LocalWorld, simulation: Simulation) -> bool:
-        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
-        if progress is None:
+        if not _baking_at(10, simulation):
             return False
         table = _task_table(world)
         with world.paused():  # the CLI prints; no handler may redirect stdout meanwhile
-            assert main(["canary", "status", "--env", "production", "--service", "backend", "--state-table", table,
-                         "--json"]) == 0  # fmt: skip
+            seen["status_code"] = main(["canary", "status", "--env", "production", "--service", "backend",
+                                        "--state-table", table, "--json"])  # fmt: skip
             seen["status"] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-            return main(["canary", "abort", "--env", "production", "--service", "backend", "--by", "lms-lead",
-                         "--reason", "latency looks odd", "--state-table", table]) == 0  # fmt: skip
+            abort = ["canary", "abort", "--env", "production", "--service", "backend", "--by", "lms-lead"]
+            seen["abort_code"] = main([*abort, "--reason", "latency looks odd", "--state-table", table])
+        return True
 
     def inspect(world: LocalWorld, simulation: Simulation) -> None:
         seen["rules"] = _tollgate_rules(world)
         seen["reports"] = _before_allow_traffic_reports(world, simulation)
 
     simulation = simulate_deployment(
-        "production", "backend", approve=True, while_waiting=_once(abort_at_10), inspect=inspect
+        "production", "backend", approve=True, after_task=_once(abort_at_10), inspect=inspect
     )
 
+    assert (seen["status_code"], seen["abort_code"]) == (0, 0)
     assert simulation.status == "Failed"
     assert seen["reports"] == ["Failed"]
     assert seen["rules"] == []
@@ -270,15 +290,15 @@ def test_approve_and_abort_clicked_in_slack_release_the_canary_then_restore_blue
             for entry in call["params"]["Entries"]
         ]
 
-    def approve_then_abort(world: LocalWorld, simulation: Simulation) -> bool:
-        if "approve" not in seen:
-            if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
-                return False
-            seen["stranger"] = click(world, "approve", simulation.deployment_id, "U0STRANGER1")
-            seen["approve"] = click(world, "approve", simulation.deployment_id, "U0RELEASEMGR")
+    def approve(world: LocalWorld, simulation: Simulation) -> bool:
+        if _record(world, f"approval#{simulation.deployment_id}", "waiting") is None:
             return False
-        progress = _record(world, f"canary#{simulation.deployment_id}", "progress")
-        if progress is None or progress.get("step_percent", {}).get("S") != "10":
+        seen["stranger"] = click(world, "approve", simulation.deployment_id, "U0STRANGER1")
+        seen["approve"] = click(world, "approve", simulation.deployment_id, "U0RELEASEMGR")
+        return True
+
+    def abort(world: LocalWorld, simulation: Simulation) -> bool:
+        if not _baking_at(10, simulation):
             return False
         seen["abort"] = click(world, "abort", simulation.deployment_id, "U0LMSLEAD01")
         return True
@@ -289,7 +309,9 @@ def test_approve_and_abort_clicked_in_slack_release_the_canary_then_restore_blue
         seen["living"] = [(m.channel, m.updates, json.dumps(m.payload)) for m in living]
         seen["rules"] = _tollgate_rules(world)
 
-    simulation = simulate_deployment("production", "backend", while_waiting=_once(approve_then_abort), inspect=inspect)
+    simulation = simulate_deployment(
+        "production", "backend", while_waiting=_once(approve), after_task=_once(abort), inspect=inspect
+    )
 
     # A stranger's click was refused; the release manager's released the wait; the lead's abort restored blue
     assert seen["stranger"] == ["Approval Refused"]

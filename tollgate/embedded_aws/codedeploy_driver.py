@@ -39,6 +39,10 @@ WhileWaiting = Callable[[str, str], None]
 """Called as ``while_waiting(hook_name, deployment_id)`` between looks at a hook that has not reported yet."""
 
 WAIT_POLL_SECONDS = 0.2
+# While a state machine execution named for the deployment runs (the canary, the post-shift watch), the hook it
+# holds is waited for without a clock: the execution reports at its own pace, slower on a loaded machine. This is
+# only a guard against a hung embedded AWS, far above any local execution (their own timeouts end them sooner).
+HUNG_EXECUTION_SECONDS = 900.0
 
 HOOKS_BEFORE_READY = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic")
 HOOKS_AFTER_READY = ("BeforeAllowTraffic", "AfterAllowTraffic")
@@ -97,8 +101,9 @@ class CodeDeployEcsDriver:
         report_wait_seconds: float = 0.0,
         while_waiting: WhileWaiting | None = None,
     ) -> None:
-        """``report_wait_seconds``: how long a hook that returned without reporting may take to report (a
-        canary's state machine reports BeforeAllowTraffic later); CodeDeploy itself waits up to an hour."""
+        """``report_wait_seconds``: how long a hook that returned without reporting may take to report while no
+        state machine execution named for the deployment runs (one that runs, such as the canary reporting
+        BeforeAllowTraffic, is waited for); CodeDeploy itself waits up to an hour."""
         self._invoke_hook = invoke_hook
         self._emit_event = emit_event
         self._report_wait_seconds = report_wait_seconds
@@ -184,12 +189,15 @@ class CodeDeployEcsDriver:
 
     def _await_report(self, deployment_id: str, execution_id: str, hook: str) -> str:
         """The hook's status once it reported, the deployment was stopped, or the wait ran out (``Pending``)."""
-        deadline = time.monotonic() + self._report_wait_seconds
+        started = time.monotonic()
         while True:
             outcome = extensions.hook_execution_status(deployment_id, execution_id)
             if outcome != "Pending" or extensions.deployment_status(deployment_id) == "Stopped":
                 return outcome
-            if time.monotonic() >= deadline:
+            waited = time.monotonic() - started
+            if waited >= HUNG_EXECUTION_SECONDS:
+                return outcome
+            if waited >= self._report_wait_seconds and not _execution_running(deployment_id):
                 return outcome
             if self._while_waiting is not None:
                 self._while_waiting(hook, deployment_id)
@@ -392,3 +400,13 @@ def _rollback_id(deployment_id: str) -> str | None:
     info = aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     rollback: str | None = info.get("rollbackInfo", {}).get("rollbackDeploymentId")
     return rollback
+
+
+def _execution_running(deployment_id: str) -> bool:
+    """Whether a state machine execution named for the deployment still runs: it may yet report its hook."""
+    stepfunctions = aws.client("stepfunctions")
+    for machine in stepfunctions.list_state_machines()["stateMachines"]:
+        running = stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+        if any(e["name"] == deployment_id for e in running["executions"]):
+            return True
+    return False

@@ -36,9 +36,10 @@ INJECTED_STATUS = 503
 TRAFFIC_HOOKS = frozenset({"AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"})
 SIMULATION_APPROVER = "tollgate-simulate"
 # The canary's state machine reports BeforeAllowTraffic, and the post-shift watch AfterAllowTraffic, on their own
-# time: CodeDeploy waits up to an hour for a hook; locally (waits divided by
-# tollgate.local.template.LOCAL_TIME_SCALE) a minute and a half is plenty.
-REPORT_WAIT_SECONDS = 90.0
+# time: the driver waits for them as long as their execution runs, however slow the machine. A hook that returned
+# without reporting while no execution holds it gets this long more, then counts as never reporting (CodeDeploy
+# itself would wait up to an hour).
+REPORT_WAIT_SECONDS = 10.0
 # What "5xx" and "slow" do to the new version's ALB metrics in a canary environment.
 CANARY_FAULTS = {
     "5xx": NewVersionFault(error_percent=20.0),
@@ -129,6 +130,7 @@ def simulate_deployment(
     fault_from_percent: int = 0,
     inspect: Callable[[LocalWorld, Simulation], None] | None = None,
     while_waiting: Callable[[LocalWorld, Simulation], None] | None = None,
+    after_task: Callable[[LocalWorld, Simulation], None] | None = None,
 ) -> Simulation:
     """Play one blue/green deployment of ``service`` in ``environment`` and tell what happened.
 
@@ -136,7 +138,9 @@ def simulate_deployment(
     (approval wait, each step's shift, bake and analysis) while ALB traffic follows the listener's split; a
     "5xx" or "slow" fault then makes the new version's metrics worse once it carries ``fault_from_percent``
     of the traffic. ``while_waiting`` runs while the driver waits for that report (e.g. to approve);
-    ``inspect`` runs after the play, before the embedded AWS goes away (e.g. to read the ledger).
+    ``after_task`` runs after each of a state machine's tasks while the execution waits for it (to act at a
+    given step whatever the machine's speed); ``inspect`` runs after the play, before the embedded AWS goes
+    away (e.g. to read the ledger).
     """
     config = load_environment(environment)
     check_request(config, service, fault)
@@ -158,6 +162,8 @@ def simulate_deployment(
         stack.enter_context(AlbTrafficModel(config, service, fault=fault_model))
         verdicts: dict[str, str] = {}
         world.task_listeners.append(_state_machine_listener(simulation, verdicts))
+        if after_task is not None:
+            world.task_listeners.append(lambda _function, _payload, _report: after_task(world, simulation))
         if not canary:
             _inject_fault(lms, config, service, fault)
 

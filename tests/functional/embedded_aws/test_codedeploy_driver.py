@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +158,61 @@ def test_a_failing_hook_fails_and_rolls_back(
     assert _weights(backend.test_rule_arn)[backend.blue_target_group_arn] == 100
     assert _primary_target_group(config) == backend.blue_target_group_arn
     assert [e["detail"]["state"] for e in events] == ["START", "FAILURE"]
+
+
+@pytest.fixture
+def reporting_task(embedded_aws: Any) -> Iterator[None]:
+    """A state machine's Lambda task that reports the hook named in its input, as the canary's last task does."""
+
+    def report(_function: str, payload: Any) -> tuple[Any, str | None]:
+        aws.client("codedeploy").put_lifecycle_event_hook_execution_status(
+            deploymentId=payload["DeploymentId"],
+            lifecycleEventHookExecutionId=payload["LifecycleEventHookExecutionId"],
+            status="Succeeded",
+        )
+        return {}, None
+
+    extensions.set_lambda_invoker(report)
+    yield
+    extensions.set_lambda_invoker(None)
+
+
+def test_a_hook_an_execution_holds_is_waited_for_as_long_as_the_execution_runs(
+    embedded_aws: Any, reporting_task: None
+) -> None:
+    # Given a BeforeAllowTraffic hook that returns at once, leaving the report to an execution named for the
+    # deployment that waits, then reports (as the canary's state machine does)
+    stepfunctions = aws.client("stepfunctions")
+    report = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "report", "Payload.$": "$"},
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Bake",
+        "States": {"Bake": {"Type": "Wait", "Seconds": 1, "Next": "Report"}, "Report": report},
+    }
+    machine = stepfunctions.create_state_machine(
+        name="reports-later", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
+    )["stateMachineArn"]
+    hooks = ReportingHooks(outcomes={"BeforeAllowTraffic": "silent"})
+
+    def hook_starting_the_execution(hook: str, function_name: str, payload: dict[str, str]) -> None:
+        hooks(hook, function_name, payload)
+        if hook == "BeforeAllowTraffic":
+            stepfunctions.start_execution(
+                stateMachineArn=machine, name=payload["DeploymentId"], input=json.dumps(payload)
+            )
+
+    config, seeded = _seed("staging")
+    # When the driver, which gives a silent hook no time of its own, plays the deployment
+    play = CodeDeployEcsDriver(invoke_hook=hook_starting_the_execution, report_wait_seconds=0).play(
+        _deploy(config, seeded)
+    )
+    # Then it waited for the execution's report rather than failing the hook as never reported
+    assert play.status == "Succeeded"
+    assert [s.outcome for s in play.steps if s.name == "BeforeAllowTraffic"] == ["Succeeded"]
 
 
 def test_a_stop_during_a_hook_ends_the_deployment(embedded_aws: Any) -> None:

@@ -49,6 +49,16 @@ def _attempt(event: dict[str, Any], retry: int) -> None:
         process_event(event, LocalLambdaContext(f"notifier-{retry}"), ports=ports)
 
 
+def _fault_then_retries(event: dict[str, Any], operation: str, kind: FaultKind, *, nth: int = 1) -> None:
+    """The fault hits ``operation``'s ``nth`` call on the first attempt; Lambda then retries the event."""
+    with injected_faults() as faults:
+        faults.inject(operation, kind, nth=nth)
+        _attempt(event, 0)
+        assert faults.hit() == 1, faults.operations
+    for retry in range(1, LAMBDA_RETRIES + 1):
+        _attempt(event, retry)
+
+
 def _at_most_once_per_channel(world: NotifierWorld) -> None:
     receiver = world.receiver
     assert len(receiver.top_level("#lms-prod-alerts")) <= 1
@@ -96,12 +106,7 @@ def test_each_call_site_and_kill_keeps_email_at_least_once_and_slack_at_most_onc
     notifier_world.use_environment("production", bot_token=True)
     event = load_event("codedeploy-deployment-stop.json")
     # When the fault hits the call site on the first attempt, and Lambda retries
-    with injected_faults() as faults:
-        faults.inject(operation, kind, nth=nth)
-        _attempt(event, 0)
-        assert faults.hit() == 1, faults.operations
-    for retry in range(1, LAMBDA_RETRIES + 1):
-        _attempt(event, retry)
+    _fault_then_retries(event, operation, kind, nth=nth)
     # Then email at least once, Slack at most once per channel, the living message posted at most once
     assert len(notifier_world.emails()) >= 1
     _at_most_once_per_channel(notifier_world)
@@ -164,12 +169,7 @@ def test_an_event_shown_only_in_the_message_is_shown_once_through_each_call_site
     if subject == "alarm":
         _attempt(start, 0)
     # When the fault hits the call site on the first attempt, and Lambda retries
-    with injected_faults() as faults:
-        faults.inject(operation, kind)
-        _attempt(event, 0)
-        assert faults.hit() == 1, faults.operations
-    for retry in range(1, LAMBDA_RETRIES + 1):
-        _attempt(event, retry)
+    _fault_then_retries(event, operation, kind)
     # Then one message, showing the event once, and no delivery claim written for it
     [living] = notifier_world.receiver.top_level("#lms-releases")
     assert notifier_world.receiver.replies(living.ts) == []

@@ -204,12 +204,14 @@ class FakeLms:
     health_status: str = "ok"
     hang: bool = False
     requests: list[HttpRequest] = field(default_factory=list)
+    timeouts: list[float] = field(default_factory=list)
 
     def __call__(self, request: HttpRequest, timeout: float) -> HttpResponse:
         import json  # noqa: PLC0415
         import time  # noqa: PLC0415
 
         self.requests.append(request)
+        self.timeouts.append(timeout)
         if self.hang:
             time.sleep(timeout)
             from lambdas.hooks.http_client import HttpRequestError  # noqa: PLC0415

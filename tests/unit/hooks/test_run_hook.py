@@ -260,12 +260,11 @@ def test_hanging_flows_still_leave_the_report_its_reserved_time() -> None:
     # Given an LMS that never answers and 6 s left (5 s margin reserved for the report)
     world = world_for()
     world.lms.hang = True
-    started = time.monotonic()
     outcome = run(world, setup_for("staging", Hook.AFTER_ALLOW_TEST_TRAFFIC), seconds=6)
-    # Then the report is made with its reserved time still ahead of it
+    # Then each (concurrent) request was given only the second before the margin, the report its reserved time
     assert outcome.decision == "Failed"
+    assert world.lms.timeouts and max(world.lms.timeouts) <= 1.0
     assert world.reporter.deadlines and world.reporter.deadlines[0] > 3.0
-    assert time.monotonic() - started < 6
 
 
 def test_metric_gate_without_the_replacement_group_fails() -> None:
