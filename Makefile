@@ -50,8 +50,9 @@ typecheck: setup
 security: setup
 	$(BIN)/bandit -q -c pyproject.toml -r lambdas stacks tollgate app.py
 
-# Two workers: this machine (and CI) has two cores. Each worker runs its own embedded AWS.
-PYTEST_WORKERS ?= 2
+# Three workers on this machine's (and CI's) two cores: a third fills the time the others wait on the state
+# machines' Wait states (docs/decisions/0110-test-suite-speed.md). Each worker runs its own embedded AWS.
+PYTEST_WORKERS ?= 3
 unit: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
 

@@ -27,6 +27,7 @@ SECTIONS = [
     ("Notifier: per event", "bench.capabilities_bench", "notifier_lines"),
     ("Canary judge: 1,000 recorded steps (ratio to reading them)", "bench.canary_bench", "judge_lines"),
     ("Canary analysis: one live decision (ratio to one bare GetMetricData)", "bench.canary_bench", "analysis_lines"),
+    ("Canary: a whole live release (ratio to a blue/green release)", "bench.canary_bench", "live_canary_lines"),
     ("Ledger: pipeline metrics over 10,000 deployments (ratio to reading them)", "bench.ledger_bench", "ledger_lines"),
 ]
 

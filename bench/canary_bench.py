@@ -1,4 +1,4 @@
-"""`tollgate canary judge` throughput: 1,000 recorded steps judged through the CLI, against reading them bare."""
+"""The canary: `tollgate canary judge` throughput, one live analysis decision, and a whole live release."""
 
 from __future__ import annotations
 
@@ -189,5 +189,34 @@ def analysis_lines() -> list[str]:
             "one analysis decision: 2 x GetMetricData (3 series each) + judgement",
             f"{decision_s / bare_s:.1f} x",
             f"({decision_s * 1000:.1f} ms; verdict {verdicts[-1]})",
+        ),
+    ]
+
+
+def live_canary_lines() -> list[str]:
+    """A whole production release on the embedded AWS (approval, 10 -> 50 -> 100, the post-shift window), timed.
+
+    The e2e tests act at given canary steps from the state machine's own tasks and assert no time; how long
+    a release takes, and how much of it is Tollgate rather than the scripted waits, is measured here. The
+    baseline is a staging blue/green release of the same service in the same run: the same world brought up,
+    the same hooks, no canary.
+    """
+    from tollgate.local.simulation import simulate_deployment  # noqa: PLC0415 - brings the embedded AWS up
+
+    started = time.perf_counter()
+    staging = simulate_deployment("staging", "backend")
+    blue_green = time.perf_counter() - started
+    started = time.perf_counter()
+    production = simulate_deployment("production", "backend", approve=True)
+    canary = time.perf_counter() - started
+    for played in (staging, production):
+        if played.status != "Succeeded":
+            raise RuntimeError(f"{played.environment} release did not succeed: {played.status}")
+    return [
+        line("baseline: staging blue/green release, healthy", f"{blue_green:.1f} s"),
+        line(
+            "production canary release, approved and healthy",
+            f"{canary / blue_green:.1f} x",
+            f"({canary:.1f} s; {len(production.canary)} canary tasks, waits divided by the local time scale)",
         ),
     ]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -51,6 +53,7 @@ class EmbeddedAws:
         # tree; a failed canary is an outcome here, and its execution history has the details.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._server.start()
+        self._untrace_requests()
         self._started = True
         self._point_clients_here()
         # moto keeps its state in module globals shared by every server in this process: a new
@@ -76,6 +79,23 @@ class EmbeddedAws:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310  # nosec B310 - http on loopback
             pass
         aws.reset()
+
+    def _untrace_requests(self) -> None:
+        """Serve each request on a thread without the process's trace function (coverage, a profiler).
+
+        moto is not what is measured (coverage's source is Tollgate's own code), yet a tracer pays for every
+        Python call of moto's request handling: about a third of the test suite's time. Threads moto starts
+        from a request (a Step Functions execution, whose Lambda tasks run Tollgate's handlers) are new
+        threads, and ``threading.settrace`` still traces them.
+        """
+        server: Any = self._server._server  # moto keeps werkzeug's server there
+        serve = server.process_request_thread
+
+        def untraced(request: Any, client_address: Any) -> None:
+            sys.settrace(None)
+            serve(request, client_address)
+
+        server.process_request_thread = untraced
 
     def _point_clients_here(self) -> None:
         values = {

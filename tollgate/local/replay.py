@@ -119,6 +119,9 @@ class Report:
 TaskListener = Callable[[str, Any, "Report"], None]
 """Told of every state machine task the world ran: ``(function name, task input, report)``."""
 
+TaskPrelude = Callable[[str, Any], None]
+"""Told of every state machine task just before the world runs it: ``(function name, task input)``."""
+
 # Notification sources beyond SNS email (the local Slack receiver is one): each returns every
 # notification sent so far, oldest first, as {channel, to, summary} dicts.
 NotificationSource = Callable[[], list[dict[str, Any]]]
@@ -136,6 +139,7 @@ class LocalWorld:
     environment_overrides: dict[str, str] = field(default_factory=dict)
     slack: SlackReceiver | None = None
     task_listeners: list[TaskListener] = field(default_factory=list)
+    task_preludes: list[TaskPrelude] = field(default_factory=list)
     # One invocation at a time: state machine tasks run on moto's execution threads, and a handler's
     # environment (os.environ) and the call recorder are the process's.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -170,6 +174,8 @@ class LocalWorld:
             spec = self.template.function_by_name(name)
             if spec is None:
                 return {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {name}"}, "Unhandled"
+            for prelude in self.task_preludes:
+                prelude(spec.name, payload)
             report = self._replay(payload if isinstance(payload, dict) else {"_payload": payload}, function=spec.name)
             for listener in self.task_listeners:
                 listener(spec.name, payload, report)

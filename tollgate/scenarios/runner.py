@@ -171,6 +171,7 @@ class _Play:
         driver = self._driver()
         # ALB traffic follows the listener's split (the canary and the post-shift metric gate judge it).
         self.traffic = AlbTrafficModel(self.config, self.service)
+        self.world.task_preludes.append(self._before_state_machine_task)
         self.world.task_listeners.append(self._on_state_machine_task)
         with self.traffic:
             play = driver.play(deployment_id)
@@ -214,6 +215,14 @@ class _Play:
                 from_percent=min((f.from_percent for f in active), default=0),
             )
         self._fire_due()
+
+    def _before_state_machine_task(self, _function: str, payload: Any) -> None:
+        """The post-shift watch checks AfterAllowTraffic once its window has passed: what the scenario has due
+        within the window (an alarm storm, say) happens first, however late the driver's last look was on a
+        loaded machine."""
+        if isinstance(payload, dict) and "ShiftedAt" in payload and self._wait_started is not None:
+            self.now = max(self.now, self._wait_started[2])
+            self._while_state_machine_runs(Hook.AFTER_ALLOW_TRAFFIC.value, str(payload.get("DeploymentId", "")))
 
     def _on_state_machine_task(self, function: str, payload: Any, report: Report) -> None:
         """Each task of the canary's execution (the steps that change or judge traffic go on the timeline), and
@@ -344,8 +353,11 @@ class _Play:
     # -- injected events ------------------------------------------------------------------------------
 
     def _fire_due(self) -> None:
-        while self.pending and self.pending[0].at < self.now:
-            self._fire(self.pending.pop(0))
+        # Held, so that the driver's thread and a state machine task's (``_before_state_machine_task``) fire the
+        # due events one at a time and in order.
+        with self.world.paused():
+            while self.pending and self.pending[0].at < self.now:
+                self._fire(self.pending.pop(0))
 
     def _fire(self, event: Injection) -> None:
         # Stamped at its own moment (inside the step that just ran, or later), never before the last entry.
