@@ -105,22 +105,21 @@ class CallRecorder:
         )
         with self._lock:
             self.calls.append(call)
-        context["tollgate_recorded_call"] = call
+            context["tollgate_recorded_call"] = (call, len(self.calls) - 1)
 
     def _after_call(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         answered_at = time.perf_counter()
-        call = context.get("tollgate_recorded_call")
-        if call is None:
+        recorded = context.get("tollgate_recorded_call")
+        if recorded is None:
             return
+        call, index = recorded
         error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
         answered = replace(call, error=str(error) if error else None, answered_at=answered_at)
         with self._lock:
-            # Found by identity, from the end: other threads' calls may have been appended since (or the
-            # record cleared, and then there is nothing to update).
-            for index in range(len(self.calls) - 1, -1, -1):
-                if self.calls[index] is call:
-                    self.calls[index] = answered
-                    break
+            # Still where it was appended unless the record was cleared meanwhile (then there is nothing to
+            # update): other threads only append after it.
+            if index < len(self.calls) and self.calls[index] is call:
+                self.calls[index] = answered
 
     def since(self, start: int) -> list[AwsCall]:
         return self.calls[start:]

@@ -1,0 +1,46 @@
+"""The call recorder: every AWS call in order, with its error code and when it was answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lambdas.core import aws
+from tollgate.local.recorder import CallRecorder
+
+
+def test_each_call_is_recorded_with_its_error_code_and_its_answer_time(embedded_aws: Any) -> None:
+    # Given a recorder on a fresh session
+    recorder = CallRecorder(current_function="tollgate-test")
+    recorder.attach()
+    try:
+        dynamodb = aws.client("dynamodb")
+        # When one call fails and the next succeeds
+        with pytest.raises(ClientError):
+            dynamodb.describe_table(TableName="no-such-table")
+        dynamodb.list_tables()
+    finally:
+        recorder.detach()
+    # Then both are recorded in order, the failure with its code, each answered after it was made
+    assert [(c.operation, c.error) for c in recorder.calls] == [
+        ("DescribeTable", "ResourceNotFoundException"),
+        ("ListTables", None),
+    ]
+    assert all(c.answered_at is not None and c.answered_at >= c.at for c in recorder.calls)
+    assert recorder.calls[0].as_dict()["function"] == "tollgate-test"
+
+
+def test_a_record_cleared_while_a_call_is_in_flight_is_left_alone(embedded_aws: Any) -> None:
+    # Given a recorder whose record is cleared between a call's request and its answer
+    recorder = CallRecorder()
+    recorder.attach()
+    aws.session().events.register("before-send.dynamodb", lambda **_: recorder.clear(), unique_id="clear-mid-call")
+    try:
+        aws.client("dynamodb").list_tables()
+    finally:
+        aws.session().events.unregister("before-send.dynamodb", unique_id="clear-mid-call")
+        recorder.detach()
+    # Then the answer finds nothing to update, and the record stays empty
+    assert recorder.calls == []
