@@ -9,21 +9,24 @@ Operators act while the driver waits for the canary's report, through the CLI or
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from lambdas.core import aws
-from lambdas.core.config import Hook
+from lambdas.core.config import Hook, load_environment
 from tollgate.cli import main
 from tollgate.embedded_aws import extensions
 from tollgate.local.deploy import function_environment
 from tollgate.local.replay import LocalWorld
 from tollgate.local.simulation import Simulation, simulate_deployment
 from tollgate.local.slack_clicks import signed_click
+from tollgate.local.template import LOCAL_TIME_SCALE
 from tollgate.scenarios.injections import operator_request_event
+
+# A step's bake as the local state machine has it (waits divided by LOCAL_TIME_SCALE; see stacks/constructs/canary.py).
+BAKE_SECONDS = max(1, load_environment("production").deployment.bake_seconds // LOCAL_TIME_SCALE)
 
 
 def _task_table(world: LocalWorld) -> str:
@@ -34,7 +37,8 @@ def _task_table(world: LocalWorld) -> str:
 
 def _record(world: LocalWorld, pk: str, sk: str) -> dict[str, Any] | None:
     item = aws.client("dynamodb").get_item(TableName=_task_table(world), Key={"pk": {"S": pk}, "sk": {"S": sk}})
-    return item.get("Item")
+    found: dict[str, Any] | None = item.get("Item")
+    return found
 
 
 def _canary_actions(simulation: Simulation) -> list[tuple[str, Any, str]]:
@@ -69,10 +73,14 @@ def _once(action: Callable[[LocalWorld, Simulation], bool]) -> Callable[[LocalWo
     return callback
 
 
-def _baking_at(step_percent: int, simulation: Simulation, *, polls: int = 1) -> bool:
-    """Whether the task just run was the ``polls``-th bake poll of the step, with bake time still left.
+def _baking_at(step_percent: int, simulation: Simulation, *, baked_seconds: int = 0) -> bool:
+    """Whether the task just run was a bake poll of the step with bake time still left, and at least
+    ``baked_seconds`` of the bake behind it, by the task's own reckoning (its ``bake_left_seconds``).
 
-    Acting from ``after_task`` at this point is deterministic: the execution waits for the listener."""
+    Acting from ``after_task`` at this point is deterministic: the execution waits for the listener. What the
+    bake has behind it is read from the task, never counted in polls: on a loaded machine each poll (a Wait,
+    then the synthetic flows) takes longer, so fewer of them fit in the bake.
+    """
     latest = simulation.canary[-1] if simulation.canary else {}
     if (
         latest.get("action") != "bake"
@@ -80,7 +88,7 @@ def _baking_at(step_percent: int, simulation: Simulation, *, polls: int = 1) -> 
         or latest.get("step_percent") != step_percent
     ):
         return False
-    return len([c for c in simulation.canary if c["action"] == "bake" and c["step_percent"] == step_percent]) >= polls
+    return BAKE_SECONDS - int(latest["details"]["bake_left_seconds"]) >= baked_seconds
 
 
 def _approve(by: str) -> Callable[[LocalWorld, Simulation], None]:
@@ -168,8 +176,8 @@ def test_an_approval_given_while_the_canary_waits_releases_it_and_promote_ends_a
     seen: dict[str, Any] = {}
 
     def promote(world: LocalWorld, simulation: Simulation) -> bool:
-        if not _baking_at(10, simulation, polls=4):
-            return False  # promote once several of the bake's polls have run: it has data (the step is still analysed)
+        if not _baking_at(10, simulation, baked_seconds=BAKE_SECONDS // 2):
+            return False  # promote half-way through the bake: the step has traffic data (it is still analysed)
         table = _task_table(world)
         with world.paused():
             seen["promote"] = main(["canary", "promote", "--env", "production", "--service", "backend",
@@ -278,9 +286,7 @@ def test_approve_and_abort_clicked_in_slack_release_the_canary_then_restore_blue
 
     def click(world: LocalWorld, action: str, deployment_id: str, user: str) -> list[str]:
         """The detail types the click put on Tollgate's bus."""
-        event = signed_click(
-            f"tollgate_{action}", deployment_id=deployment_id, service="backend", user_id=user, at=time.time()
-        )
+        event = signed_click(f"tollgate_{action}", deployment_id=deployment_id, service="backend", user_id=user)
         report = world.replay(event, function="SlackActions")
         assert report.results[0]["output"]["statusCode"] == 200  # acknowledged within Slack's 3 seconds
         return [

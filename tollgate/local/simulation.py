@@ -221,6 +221,7 @@ def _state_machine_listener(simulation: Simulation, verdicts: dict[str, str]) ->
                 "step_percent": payload.get("step_percent") if isinstance(payload, dict) else None,
                 "outcome": str((output or {}).get("outcome", first.get("decision", ""))),
                 "reason": str((output or {}).get("reason", first.get("reason", ""))),
+                "details": dict((output or {}).get("details") or {}),  # e.g. a bake poll's bake_left_seconds
             }
         )
         simulation.reports.append(TriggeredReport(f"canary {action}", report))
