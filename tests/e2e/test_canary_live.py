@@ -22,11 +22,11 @@ from tollgate.local.deploy import function_environment
 from tollgate.local.replay import LocalWorld
 from tollgate.local.simulation import Simulation, simulate_deployment
 from tollgate.local.slack_clicks import signed_click
-from tollgate.local.template import LOCAL_TIME_SCALE
+from tollgate.local.template import local_seconds
 from tollgate.scenarios.injections import operator_request_event
 
-# A step's bake as the local state machine has it (waits divided by LOCAL_TIME_SCALE; see stacks/constructs/canary.py).
-BAKE_SECONDS = max(1, load_environment("production").deployment.bake_seconds // LOCAL_TIME_SCALE)
+# A step's bake as the local state machine has it.
+BAKE_SECONDS = local_seconds(load_environment("production").deployment.bake_seconds)
 
 
 def _task_table(world: LocalWorld) -> str:

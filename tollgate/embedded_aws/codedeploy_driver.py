@@ -190,6 +190,7 @@ class CodeDeployEcsDriver:
     def _await_report(self, deployment_id: str, execution_id: str, hook: str) -> str:
         """The hook's status once it reported, the deployment was stopped, or the wait ran out (``Pending``)."""
         started = time.monotonic()
+        holder: str | None = None  # the execution that holds the hook, once found: followed by its ARN
         while True:
             outcome = extensions.hook_execution_status(deployment_id, execution_id)
             if outcome != "Pending" or extensions.deployment_status(deployment_id) == "Stopped":
@@ -197,8 +198,10 @@ class CodeDeployEcsDriver:
             waited = time.monotonic() - started
             if waited >= HUNG_EXECUTION_SECONDS:
                 return outcome
-            if waited >= self._report_wait_seconds and not _execution_running(deployment_id):
-                return outcome
+            if waited >= self._report_wait_seconds:
+                holder = _running_execution(deployment_id, holder)
+                if holder is None:
+                    return outcome
             if self._while_waiting is not None:
                 self._while_waiting(hook, deployment_id)
             time.sleep(WAIT_POLL_SECONDS)
@@ -402,11 +405,15 @@ def _rollback_id(deployment_id: str) -> str | None:
     return rollback
 
 
-def _execution_running(deployment_id: str) -> bool:
-    """Whether a state machine execution named for the deployment still runs: it may yet report its hook."""
+def _running_execution(deployment_id: str, known: str | None) -> str | None:
+    """The ARN of the state machine execution named for the deployment while it runs (it may yet report its
+    hook): ``known`` looked at again (one DescribeExecution), or else found among the machines' executions."""
     stepfunctions = aws.client("stepfunctions")
+    if known is not None:
+        return known if stepfunctions.describe_execution(executionArn=known)["status"] == "RUNNING" else None
     for machine in stepfunctions.list_state_machines()["stateMachines"]:
         running = stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
-        if any(e["name"] == deployment_id for e in running["executions"]):
-            return True
-    return False
+        for execution in running["executions"]:
+            if execution["name"] == deployment_id:
+                return str(execution["executionArn"])
+    return None

@@ -84,7 +84,8 @@ class EmbeddedAws:
         """Serve each request on a thread without the process's trace function (coverage, a profiler).
 
         moto is not what is measured (coverage's source is Tollgate's own code), yet a tracer pays for every
-        Python call of moto's request handling: about a third of the test suite's time. Threads moto starts
+        Python call of moto's request handling: over half of what coverage added to the fault matrices
+        (docs/decisions/0110-test-suite-speed.md). Threads moto starts
         from a request (a Step Functions execution, whose Lambda tasks run Tollgate's handlers) are new
         threads, and ``threading.settrace`` still traces them.
         """

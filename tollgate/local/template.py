@@ -22,6 +22,11 @@ CDK_OUT = REPO_ROOT / "build" / "local.cdk.out"
 LOCAL_TIME_SCALE = 60
 
 
+def local_seconds(seconds: int) -> int:
+    """A canary wait of ``seconds`` as the local synth has it (``CanaryController._seconds``: at least 1 s)."""
+    return max(1, seconds // LOCAL_TIME_SCALE)
+
+
 class TemplateError(Exception):
     """The synthesized template is missing, unreadable or not what Tollgate's stack produces."""
 

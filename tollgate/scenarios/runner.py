@@ -37,7 +37,7 @@ from tollgate.local.lms_service import LmsService
 from tollgate.local.replay import LocalWorld, Report, local_world
 from tollgate.local.simulation import REPORT_WAIT_SECONDS, hook_functions
 from tollgate.local.slack_clicks import signed_click
-from tollgate.local.template import LOCAL_TIME_SCALE
+from tollgate.local.template import LOCAL_TIME_SCALE, local_seconds
 from tollgate.scenarios.injections import (
     alarm_event,
     ecs_deployment_event,
@@ -278,7 +278,7 @@ class _Play:
 
     def _bake_poll_virtual_seconds(self) -> int:
         """The poll Wait as synthesized locally (scaled down, at least a second), scaled back up."""
-        return max(1, self.config.deployment.bake_poll_seconds // LOCAL_TIME_SCALE) * LOCAL_TIME_SCALE
+        return local_seconds(self.config.deployment.bake_poll_seconds) * LOCAL_TIME_SCALE
 
     def _continue_from_ready(self, driver: CodeDeployEcsDriver, play: DeploymentPlay) -> DeploymentPlay:
         """Ready waits for a person: the operator events up to the approval fire, then the pipeline continues."""
