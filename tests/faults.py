@@ -63,7 +63,7 @@ class _Rule:
 
 @dataclass
 class FaultInjector:
-    """Attach before the code under test creates its clients (``attach`` resets the session's clients)."""
+    """Faults for the calls of every client of the session, those created before ``attach`` and after."""
 
     rules: list[_Rule] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)  # every call seen, "service:Operation", in order
@@ -84,16 +84,12 @@ class FaultInjector:
         return sum(rule.hits for rule in self.rules)
 
     def attach(self) -> None:
-        aws.reset()  # clients copy the session's hooks when created: start from a fresh session
-        events = aws.session().events
-        events.register("before-call", self._before_call, unique_id="tollgate-faults-before")
-        events.register("after-call", self._after_call, unique_id="tollgate-faults-after")
+        aws.register_hook("before-call", self._before_call, "tollgate-faults-before")
+        aws.register_hook("after-call", self._after_call, "tollgate-faults-after")
 
     def detach(self) -> None:
-        events = aws.session().events
-        events.unregister("before-call", unique_id="tollgate-faults-before")
-        events.unregister("after-call", unique_id="tollgate-faults-after")
-        aws.reset()
+        aws.unregister_hook("before-call", "tollgate-faults-before")
+        aws.unregister_hook("after-call", "tollgate-faults-after")
 
     def _matching(self, model: Any, call_number: int, kinds: tuple[FaultKind, ...]) -> _Rule | None:
         name = f"{model.service_model.service_name}:{model.name}"

@@ -13,14 +13,20 @@ with weights (blue 100, green 0), as CodeDeploy and Tollgate's canary controller
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from lambdas.core import appspec as core_appspec
 from lambdas.core import aws
@@ -281,10 +287,12 @@ def _create_roles(seeder: _Seeder) -> tuple[str, str]:
 
 def _create_listeners(seeder: _Seeder, load_balancer_arn: str) -> dict[str, str]:
     lms = seeder.config.lms
+    certificate, private_key = _local_certificate(f"*.{seeder.env}.lms.example.com")
     certificate_arn = seeder.step(
-        "request the LMS certificate",
-        aws.client("acm").request_certificate,
-        DomainName=f"*.{seeder.env}.lms.example.com",
+        "import the LMS certificate",
+        aws.client("acm").import_certificate,
+        Certificate=certificate,
+        PrivateKey=private_key,
     )["CertificateArn"]
     # Requests that match no service's host get a 404, so a routing mistake is visible.
     no_route = {
@@ -306,6 +314,35 @@ def _create_listeners(seeder: _Seeder, load_balancer_arn: str) -> dict[str, str]
         )["Listeners"][0]["ListenerArn"]
         for role, port in ports.items()
     }
+
+
+@functools.cache
+def _local_certificate(domain: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for ``domain`` and its key (PEM), made once per process.
+
+    Nothing in Tollgate reads the certificate; the HTTPS listeners only need one. It is imported rather than
+    requested, with an EC P-256 key (ACM imports those too): moto's RequestCertificate makes a new 2048-bit RSA
+    key every time (66 ms of each seed), and importing an RSA key checks it (31 ms). Measured in
+    docs/decisions/0110-test-suite-speed.md.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), private_key
 
 
 def _create_codedeploy_application(seeder: _Seeder) -> str | None:

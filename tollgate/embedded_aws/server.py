@@ -26,6 +26,10 @@ _FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto accepts any value
     "AWS_SESSION_TOKEN": "testing",  # nosec B105 - moto accepts any value
 }
+# moto's own settings, read when a backend is created in this process. No LMS resource is an EC2 instance:
+# without this, every reset embedded AWS builds ~13,000 default AMIs (each with a volume and a snapshot) on its
+# first EC2 call, 57 ms of the LMS seed's CreateVpc (docs/decisions/0110-test-suite-speed.md).
+_MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 
 
 class EmbeddedAws:
@@ -101,6 +105,7 @@ class EmbeddedAws:
     def _point_clients_here(self) -> None:
         values = {
             **_FAKE_CREDENTIALS,
+            **_MOTO_SETTINGS,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,

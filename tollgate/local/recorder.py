@@ -68,10 +68,9 @@ class CallRecorder:
     """Every AWS call made through ``lambdas.core.aws.session()``, in order, with its parameters and error code.
 
     A botocore ``before-parameter-build`` hook (once per API call, retries excluded, parameters as the caller
-    passed them) and an ``after-call`` hook (the error code of a failed call). Clients copy the session's hooks
-    when they are created: ``attach()`` starts from a fresh session; ``install()`` hooks into the current one
-    (after another tool, such as the fault injector, has reset it). Calls go to ``current_function``; calls
-    from several threads (a storm of alarms) are recorded safely.
+    passed them) and an ``after-call`` hook (the error code of a failed call), on the session and on the clients
+    it has made. Calls go to ``current_function``; calls from several threads (a storm of alarms) are recorded
+    safely.
     """
 
     current_function: str = "tollgate"
@@ -79,20 +78,14 @@ class CallRecorder:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def attach(self) -> None:
-        aws.reset()  # clients copy the session's hooks when created: start from a fresh session
-        self.install()
-
-    def install(self) -> None:
-        """Hook into the current session (idempotent); clients created before this call are not recorded."""
-        events = aws.session().events
-        events.register("before-parameter-build", self._before_call, unique_id="tollgate-recorder-before")
-        events.register("after-call", self._after_call, unique_id="tollgate-recorder-after")
+        """Record the calls of every client of the session, those created so far and later (idempotent)."""
+        aws.register_hook("before-parameter-build", self._before_call, "tollgate-recorder-before")
+        aws.register_hook("after-call", self._after_call, "tollgate-recorder-after")
 
     def detach(self) -> None:
-        """Stop recording calls of the current session's clients (the calls recorded so far stay)."""
-        events = aws.session().events
-        events.unregister("before-parameter-build", unique_id="tollgate-recorder-before")
-        events.unregister("after-call", unique_id="tollgate-recorder-after")
+        """Stop recording (the calls recorded so far stay)."""
+        aws.unregister_hook("before-parameter-build", "tollgate-recorder-before")
+        aws.unregister_hook("after-call", "tollgate-recorder-after")
 
     def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call = AwsCall(

@@ -28,7 +28,7 @@ def test_hostile_invocations_never_crash_a_hook_and_never_report_twice(hook_worl
         {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": execution_id, "extra": {"a": [1, "b"]}}
     )
     recorder = CallRecorder()
-    recorder.attach()  # on a fresh session, before the handler creates its clients
+    recorder.attach()
     context = LocalLambdaContext(function_name=hook_function_name("staging", Hook.BEFORE_INSTALL))
 
     def check(event: Any) -> str:

@@ -29,7 +29,7 @@ def world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     webhook_handler._secret.cache_clear()
     with ledger_world(monkeypatch) as created:
         recorder = CallRecorder()
-        recorder.attach()  # on a fresh session, before the handlers create their clients
+        recorder.attach()
         yield created, recorder
         recorder.detach()
     webhook_handler._secret.cache_clear()

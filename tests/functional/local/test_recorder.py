@@ -44,3 +44,21 @@ def test_a_record_cleared_while_a_call_is_in_flight_is_left_alone(embedded_aws: 
         recorder.detach()
     # Then the answer finds nothing to update, and the record stays empty
     assert recorder.calls == []
+
+
+def test_clients_made_before_the_recorder_attached_are_recorded_until_it_detaches(embedded_aws: Any) -> None:
+    # Given a client that exists before the recorder attaches
+    dynamodb = aws.client("dynamodb")
+    recorder = CallRecorder()
+    # When it attaches, a call is made, a new client calls, it detaches, and both clients call again
+    recorder.attach()
+    try:
+        dynamodb.list_tables()
+        aws.client("sqs").list_queues()
+    finally:
+        recorder.detach()
+    dynamodb.list_tables()
+    aws.client("sqs").list_queues()
+    # Then exactly the calls made while it was attached are recorded, from the same clients
+    assert [c.operation for c in recorder.calls] == ["ListTables", "ListQueues"]
+    assert aws.client("dynamodb") is dynamodb

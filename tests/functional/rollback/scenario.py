@@ -175,7 +175,7 @@ def rollback_scenario(
     recorder = CallRecorder()
     with function_environment(values):
         try:
-            recorder.attach()  # on a fresh session, before any client exists
+            recorder.attach()
             create_tollgate_tables(aws.client("dynamodb"))
             aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
             seeded = seed_environment(config)

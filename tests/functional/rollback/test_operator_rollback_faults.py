@@ -170,7 +170,6 @@ def test_each_call_site_and_kill_does_each_step_once_and_announces(  # noqa: PLR
 
     # When the first invocation meets the fault at the call site, and Lambda retries until it answers
     with injected_faults() as faults:
-        production.recorder.install()
         faults.inject(operation, kind, nth=nth)
         operator.deliver(contextlib.nullcontext())
         assert faults.hit() == 1, faults.operations
@@ -198,7 +197,6 @@ def test_a_duplicate_delivery_in_flight_neither_pages_nor_takes_the_retry_away(
     production.finished_deployment("backend")
     operator = Operator(production, monkeypatch, RollbackType.DATABASE)
     with injected_faults() as faults:
-        production.recorder.install()
         faults.inject("rds:RestoreDBClusterToPointInTime", FaultKind.KILL_BEFORE)
         assert not operator.attempt(operator.started)
         # When a duplicate delivery of the request (a new Lambda request id) arrives while the lease is live

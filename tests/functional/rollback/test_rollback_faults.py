@@ -53,7 +53,6 @@ def test_any_fault_then_the_retry_stops_once_and_pages(
     deployment_id = production.in_flight_deployment("backend")
     event = production.alarm_event("backend")
     with injected_faults() as faults:
-        production.recorder.install()  # on the fresh session the injector attached to
         faults.inject(site, kind)
 
         # When the alarm is handled (it may fail or die), then the platform retries the same event
@@ -116,7 +115,6 @@ def test_put_events_failing_after_the_stop_the_retry_announces_rollback_started(
     production.in_flight_deployment("backend")
     event = production.alarm_event("backend")
     with injected_faults() as faults:
-        production.recorder.install()
         faults.inject("events:PutEvents", FaultKind.SERVER_ERROR)
         with pytest.raises(Exception, match="InternalFailure"):
             production.handle(event)
