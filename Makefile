@@ -64,7 +64,11 @@ synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk
 nag: synth ## cfn-lint every synthesized template (cdk-nag already ran in synth)
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
-test: lint typecheck security unit nag ## Every quality gate: ruff, mypy, bandit, pytest+coverage, synth+cdk-nag+cfn-lint
+# The gates that take a minute or more run side by side: pytest's workers leave a core idle whenever they wait
+# on a state machine's Wait state, and mypy or the synth fills it (docs/decisions/0110-test-suite-speed.md).
+# Each prints its output when it ends; any failure fails the target.
+test: lint security ## Every quality gate: ruff, mypy, bandit, pytest+coverage, synth+cdk-nag+cfn-lint
+	$(MAKE) --no-print-directory -j3 --output-sync=target typecheck unit nag
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run
 	$(BIN)/python -m bench

@@ -8,7 +8,7 @@ the same code path as Lambda.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import boto3
@@ -25,7 +25,7 @@ _CONFIG = Config(
 
 _lock = threading.Lock()
 _sessions: list[boto3.session.Session] = []  # at most one: the process's session, created on first use
-_clients: dict[str, Any] = {}
+_clients: dict[tuple[str, Hashable], Any] = {}  # (service, variant) -> client
 # Service models parsed once per process: a session reset (the local runtime's, between embedded AWS
 # runs) must not parse every model's JSON again. In Lambda there is one session per container anyway.
 _loaders: list[Loader] = []
@@ -46,14 +46,20 @@ def session() -> boto3.session.Session:
         return _sessions[0]
 
 
-def client(service: str) -> Any:
-    """A cached client for ``service`` (created on first use, never at import time)."""
-    existing = _clients.get(service)
+def client(service: str, config: Config | None = None, *, variant: Hashable = None) -> Any:
+    """A cached client for ``service`` (created on first use, never at import time).
+
+    ``config`` with a ``variant`` naming it gives a client of its own for callers whose retries and timeouts
+    differ (the hooks fit each call into the invocation's remaining time); every client comes from the one
+    session, so ``register_hook`` reaches it.
+    """
+    cache_key = (service, variant)
+    existing = _clients.get(cache_key)
     if existing is not None:
         return existing
-    created = session().client(service, config=_CONFIG)
+    created = session().client(service, config=_CONFIG if config is None else config)
     with _lock:
-        return _clients.setdefault(service, created)
+        return _clients.setdefault(cache_key, created)
 
 
 def register_hook(event_name: str, handler: Callable[..., Any], unique_id: str) -> None:

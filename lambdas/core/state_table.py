@@ -174,6 +174,10 @@ class StateTable:
                     attributes=attributes,
                     reclaim_own=reclaim_own,
                 )
+            if not previous.done and previous.owner == owner:
+                # Our own write, applied on an attempt whose answer was lost (a read timeout, then botocore's retry
+                # found the condition failed): the lease is ours. Taken over, so the caller checks what was done.
+                return Claim(state=ClaimState.TAKEN_OVER, key=state_key, owner=owner, previous=previous)
             state = ClaimState.DONE if previous.done else ClaimState.HELD
             return Claim(state=state, key=state_key, owner=owner, previous=previous)
         except BotoCoreError as error:

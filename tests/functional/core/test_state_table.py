@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from lambdas.core import aws
 from lambdas.core.errors import StateTableError
@@ -47,6 +49,33 @@ def test_an_expired_unfinished_lease_is_taken_over(table: StateTable) -> None:
     # And the dead owner can no longer complete it
     dead = table.claim(key("hook", "d-1", "e-1"), owner="dead", lease=LEASE, now=NOW + LEASE * 2, retain=RETAIN)
     assert not table.complete(dead, now=NOW)
+
+
+def test_a_claim_whose_answer_was_lost_is_still_its_owners(table: StateTable) -> None:
+    # Given DynamoDB applies the claim's PutItem but its answer is lost (a read timeout), so botocore retries it
+    lost: list[str] = []
+
+    def apply_then_time_out(request: Any, **_: Any) -> None:
+        if lost:
+            return
+        lost.append(request.url)
+        forwarded = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers), method="POST")
+        with urllib.request.urlopen(forwarded, timeout=10):
+            pass
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    dynamodb = aws.client("dynamodb")
+    dynamodb.meta.events.register("before-send.dynamodb.PutItem", apply_then_time_out, unique_id="lose-answer")
+    try:
+        # When the owner claims: the retry finds the condition failed on the item its own first attempt wrote
+        claim = table.claim(key("hook-report", "d-1", "e-1"), owner="me", lease=LEASE, now=NOW, retain=RETAIN)
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb.PutItem", unique_id="lose-answer")
+    # Then the lease is its own (never "held" by itself, which would strand the work until the lease ends)
+    assert lost, "the first attempt's answer was not lost"
+    assert claim.state is ClaimState.TAKEN_OVER and claim.acts
+    assert claim.previous is not None and claim.previous.owner == "me"
+    assert table.complete(claim, now=NOW)
 
 
 def test_done_work_is_never_done_again_even_after_the_lease(table: StateTable) -> None:

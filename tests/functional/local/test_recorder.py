@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.core import aws
@@ -47,18 +48,22 @@ def test_a_record_cleared_while_a_call_is_in_flight_is_left_alone(embedded_aws: 
 
 
 def test_clients_made_before_the_recorder_attached_are_recorded_until_it_detaches(embedded_aws: Any) -> None:
-    # Given a client that exists before the recorder attaches
+    # Given two clients that exist before the recorder attaches: a shared one and one with its own timeouts
     dynamodb = aws.client("dynamodb")
+    short = aws.client("dynamodb", Config(read_timeout=1, retries={"max_attempts": 1}), variant="short")
     recorder = CallRecorder()
-    # When it attaches, a call is made, a new client calls, it detaches, and both clients call again
+    # When it attaches, each calls, a new client calls, it detaches, and all of them call again
     recorder.attach()
     try:
         dynamodb.list_tables()
+        short.describe_limits()
         aws.client("sqs").list_queues()
     finally:
         recorder.detach()
     dynamodb.list_tables()
+    short.describe_limits()
     aws.client("sqs").list_queues()
-    # Then exactly the calls made while it was attached are recorded, from the same clients
-    assert [c.operation for c in recorder.calls] == ["ListTables", "ListQueues"]
-    assert aws.client("dynamodb") is dynamodb
+    # Then exactly the calls made while it was attached are recorded, from the same cached clients
+    assert [c.operation for c in recorder.calls] == ["ListTables", "DescribeLimits", "ListQueues"]
+    assert aws.client("dynamodb") is dynamodb and short is not dynamodb
+    assert aws.client("dynamodb", Config(read_timeout=5), variant="short") is short
