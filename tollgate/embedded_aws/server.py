@@ -18,6 +18,8 @@ from typing import Any
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from lambdas.core import aws
+from tollgate.embedded_aws import snapshot as snapshots
+from tollgate.embedded_aws.snapshot import Snapshot
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -83,6 +85,15 @@ class EmbeddedAws:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310  # nosec B310 - http on loopback
             pass
         aws.reset()
+
+    def snapshot(self) -> Snapshot:
+        """A copy of every resource the embedded AWS holds now (call between requests)."""
+        return snapshots.take()
+
+    def restore(self, saved: Snapshot) -> None:
+        """Forget every resource, then hold a fresh copy of what ``saved`` held (see ``snapshot``)."""
+        self.reset()
+        snapshots.install(saved)
 
     def _untrace_requests(self) -> None:
         """Serve each request on a thread without the process's trace function (coverage, a profiler).

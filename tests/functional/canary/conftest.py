@@ -19,7 +19,7 @@ STATE_MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:tollgate-pro
 def canary_world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RollbackScenario, str, str]]:
     monkeypatch.setenv("TOLLGATE_CANARY_STATE_MACHINE_ARN", STATE_MACHINE)
     settings.cache_clear()
-    with rollback_scenario("production") as scenario:
+    with rollback_scenario("production", embedded=embedded_aws) as scenario:
         deployment_id = scenario.in_flight_deployment("backend")
         execution_id = extensions.register_hook_execution(deployment_id, Hook.BEFORE_ALLOW_TRAFFIC.value)
         scenario.recorder.clear()

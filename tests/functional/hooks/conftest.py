@@ -11,8 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdas.core.config import Hook, load_environment
+from lambdas.core.config import EnvironmentConfig, Hook, load_environment
 from lambdas.core.settings import settings
+from tests.snapshots import built_once
 from tollgate.embedded_aws import extensions
 from tollgate.embedded_aws.seed import SeededEnvironment, appspec_revision, seed_environment
 from tollgate.embedded_aws.tables import create_tollgate_tables
@@ -93,11 +94,19 @@ def reports(deployment_id: str) -> list[Any]:
 def hook_world(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], HookWorld]]:
     running: list[LmsService] = []
 
-    def build(environment: str) -> HookWorld:
-        config = load_environment(environment)
+    def seed(config: EnvironmentConfig) -> tuple[SeededEnvironment, dict[str, str]]:
         seeded = seed_environment(config)
         tables = create_tollgate_tables(boto3.client("dynamodb"))
-        boto3.client("events").create_event_bus(Name=f"tollgate-{environment}")
+        boto3.client("events").create_event_bus(Name=f"tollgate-{config.name}")
+        return seeded, tables
+
+    def build(environment: str) -> HookWorld:
+        config = load_environment(environment)
+        # The test's first environment comes from a snapshot (tests/snapshots.py); another one is seeded beside it.
+        if running:
+            seeded, tables = seed(config)
+        else:
+            seeded, tables = built_once(embedded_aws, ("hooks", environment), lambda: seed(config))
         credentials = json.loads(
             boto3.client("secretsmanager").get_secret_value(SecretId=config.checks.synthetic_user_secret)[
                 "SecretString"

@@ -12,17 +12,17 @@ from tests.functional.rollback.scenario import RollbackScenario, rollback_scenar
 
 @pytest.fixture
 def production(embedded_aws: Any) -> Iterator[RollbackScenario]:
-    with rollback_scenario("production") as scenario:
+    with rollback_scenario("production", embedded=embedded_aws) as scenario:
         yield scenario
 
 
 @pytest.fixture
 def staging(embedded_aws: Any) -> Iterator[RollbackScenario]:
-    with rollback_scenario("staging") as scenario:
+    with rollback_scenario("staging", embedded=embedded_aws) as scenario:
         yield scenario
 
 
 @pytest.fixture
 def development(embedded_aws: Any) -> Iterator[RollbackScenario]:
-    with rollback_scenario("development") as scenario:
+    with rollback_scenario("development", embedded=embedded_aws) as scenario:
         yield scenario

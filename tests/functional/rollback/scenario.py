@@ -16,9 +16,10 @@ from typing import Any
 from lambdas.core import aws
 from lambdas.core.config import EnvironmentConfig, load_environment
 from lambdas.rollback.alarms import AlarmKind, alarm_name
+from tests.snapshots import built_once
 from tests.unit.rollback.builders import alarm_state_change, deployment_state_change
 from tollgate.commands.rollback import backdate_database_backups
-from tollgate.embedded_aws import extensions
+from tollgate.embedded_aws import EmbeddedAws, extensions
 from tollgate.embedded_aws.seed import SeededEnvironment, create_succeeded_deployment, seed_environment
 from tollgate.embedded_aws.tables import IDEMPOTENCY_TABLE, STATE_TABLE, create_tollgate_tables
 from tollgate.local.context import LocalLambdaContext
@@ -157,12 +158,21 @@ FUNCTION_ENVIRONMENT = (
 )
 
 
+def _seed(config: EnvironmentConfig) -> SeededEnvironment:
+    create_tollgate_tables(aws.client("dynamodb"))
+    aws.client("events").create_event_bus(Name=f"tollgate-{config.name}")
+    seeded = seed_environment(config)
+    backdate_database_backups(config, seeded.account_id, seeded.region)
+    return seeded
+
+
 @contextmanager
 def rollback_scenario(
-    environment: str = "production", *, ecs_deployments_completed: bool = True
+    environment: str = "production", *, ecs_deployments_completed: bool = True, embedded: EmbeddedAws | None = None
 ) -> Iterator[RollbackScenario]:
-    """Seed ``environment`` into the running embedded AWS (reset it first), set the function's env vars,
-    record every AWS call; restores the env vars afterwards."""
+    """Seed ``environment`` into the running embedded AWS, set the function's env vars, record every AWS call;
+    restores the env vars afterwards. With ``embedded``, the seeded environment is built once per process and
+    restored from its snapshot after (tests/snapshots.py)."""
     config = load_environment(environment)
     values = {
         "TOLLGATE_ENVIRONMENT": environment,
@@ -175,12 +185,12 @@ def rollback_scenario(
     recorder = CallRecorder()
     with function_environment(values):
         try:
+            if embedded is None:
+                seeded = _seed(config)
+            else:
+                key = ("rollback", environment, ecs_deployments_completed)
+                seeded = built_once(embedded, key, lambda: _seed(config))
             recorder.attach()
-            create_tollgate_tables(aws.client("dynamodb"))
-            aws.client("events").create_event_bus(Name=f"tollgate-{environment}")
-            seeded = seed_environment(config)
-            backdate_database_backups(config, seeded.account_id, seeded.region)
-            recorder.clear()
             yield RollbackScenario(config=config, seeded=seeded, recorder=recorder)
         finally:
             recorder.detach()
