@@ -52,9 +52,12 @@ security: setup
 
 # Three workers on this machine's (and CI's) two cores: a third fills the time the others wait on the state
 # machines' Wait states (docs/decisions/0110-test-suite-speed.md). Each worker runs its own embedded AWS.
+# Whole files go to a worker (a module's fixtures are built once), in collection order: the e2e files, the
+# longest, start first and the short unit files fill the end (xdist would otherwise start with the files that
+# have the most tests, and a 2-minute e2e file could start last).
 PYTEST_WORKERS ?= 3
 unit: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --cov --cov-report=term
 
 synth: setup ## Synthesize every environment with the CDK CLI into cdk.out/ (cdk-nag runs in synth)
 	cdk synth --quiet
