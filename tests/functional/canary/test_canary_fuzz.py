@@ -22,6 +22,7 @@ from lambdas.canary import request_handler, start_handler
 from lambdas.canary.adapters.elbv2 import TrafficError
 from lambdas.canary.controller import CanaryStateError
 from lambdas.core.tollgate_events import DetailType
+from lambdas.hooks.errors import ReportError
 from tests.conftest import EVENTS_DIR
 from tests.functional.rollback.scenario import RollbackScenario
 from tests.fuzz import answer_is_json, run_fuzz
@@ -117,7 +118,7 @@ def test_hostile_task_inputs_are_task_errors_or_answers(canary_world: tuple[Roll
         except ValidationError:
             assert scenario.recorder.calls == []  # refused before anything was read or changed
             return "task error (malformed input)"
-        except (CanaryStateError, TrafficError) as error:
+        except (CanaryStateError, TrafficError, ReportError) as error:
             return f"task error ({type(error).__name__})"
         answer_is_json(answer)
         return str(answer["outcome"])
@@ -128,6 +129,20 @@ def test_hostile_task_inputs_are_task_errors_or_answers(canary_world: tuple[Roll
 
 
 # -- crashes the fuzz found, kept as plain cases ----------------------------------------------------------
+
+
+def test_a_succeed_task_for_an_unknown_hook_execution_is_a_task_error_naming_the_refusal(
+    canary_world: tuple[RollbackScenario, str, str],
+) -> None:
+    # Given a succeed task whose hook execution id CodeDeploy does not know (an execution started by hand)
+    _, deployment_id, _ = canary_world
+    task = {"deployment_id": deployment_id, "hook_execution_id": "0", "service": "backend", "action": "succeed"}
+    # When it runs, Then it is a task error (the state machine's Catch fails the release) naming CodeDeploy's refusal
+    with pytest.raises(ReportError, match="InvalidLifecycleEventHookExecutionIdException") as refused:
+        task_handler.handler(task, _context("tollgate-production-canary-task"))
+    assert refused.value.permanent
+    # And nothing was reported for the deployment
+    assert _accepted_reports(deployment_id) == 0
 
 
 @pytest.mark.parametrize("detail_type", [{"a": 1}, ["Approve Requested"], 5, None])
