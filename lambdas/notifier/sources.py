@@ -113,7 +113,6 @@ class _EventBridgeEnvelope(BaseModel):
     source: str = Field(max_length=256)
     detail_type: str = Field(alias="detail-type", max_length=256)
     time: datetime
-    region: str
     resources: list[str] = Field(default_factory=list)
     detail: dict[str, Any]
 
@@ -212,7 +211,7 @@ def _from_codedeploy(envelope: _EventBridgeEnvelope, config: EnvironmentConfig) 
         deployment_id=detail.deployment_id,
         reason=f"CodeDeploy reported {detail.state} for {detail.application}/{detail.deployment_group}.",
         evidence=evidence,
-        console_url=codedeploy_console_url(envelope.region, detail.deployment_id),
+        console_url=codedeploy_console_url(config.region, detail.deployment_id),
     )
 
 
@@ -244,7 +243,7 @@ def _from_ecs(envelope: _EventBridgeEnvelope, config: EnvironmentConfig) -> Noti
         deployment_id=detail.deployment_id,
         reason=detail.reason or f"ECS reported {detail.event_name}.",
         evidence=evidence,
-        console_url=ecs_console_url(envelope.region, cluster, ecs_service),
+        console_url=ecs_console_url(config.region, cluster, ecs_service),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from lambdas.core.config import Severity, load_environment
+from lambdas.notifier.email_message import email_body
 from lambdas.notifier.notification import IgnoredEvent, Notification, NotificationKind
 from lambdas.notifier.sources import notification_from_event
 from tests.unit.notifier.factories import codedeploy_event, ecs_event, tollgate_event
@@ -43,6 +44,23 @@ def test_codedeploy_states_map_to_kind_and_severity(state: str, kind: Notificati
     assert result.evidence["state"] == state
     assert result.console_url is not None
     assert "eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABCDEF123" in result.console_url
+
+
+@pytest.mark.parametrize(
+    ("sent", "config"),
+    [(codedeploy_event("FAILURE"), PRODUCTION), (ecs_event("SERVICE_DEPLOYMENT_FAILED"), DEVELOPMENT)],
+)
+def test_the_console_link_is_the_environments_whatever_region_the_event_claims(sent: Any, config: Any) -> None:
+    # Given an event whose region field is half a megabyte of junk (the fuzz found one: the link carried it, and
+    # the email outgrew SNS's 256 KB limit)
+    event = {**sent, "region": "a" * 500_000}
+    # When it is mapped and its email built
+    result = notification_from_event(event, config)
+    # Then the link goes to the environment's own region, and the email fits SNS
+    assert isinstance(result, Notification), result
+    assert result.console_url is not None
+    assert result.console_url.startswith(f"https://{config.region}.console.aws.amazon.com/")
+    assert len(email_body(result).encode("utf-8")) <= 256 * 1024
 
 
 def test_codedeploy_frontend_group_maps_to_frontend() -> None:
