@@ -53,6 +53,8 @@ def client(service: str, config: Config | None = None, *, variant: Hashable = No
     differ (the hooks fit each call into the invocation's remaining time); every client comes from the one
     session, so ``register_hook`` reaches it.
     """
+    if config is not None and variant is None:
+        raise ValueError(f"a {service} client with its own config needs a variant naming it")
     cache_key = (service, variant)
     existing = _clients.get(cache_key)
     if existing is not None:

@@ -32,22 +32,18 @@ copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
 class Snapshot:
     """The backends moto had created, as (service's BackendDict, its accounts' backends copied)."""
 
-    _services: tuple[tuple[BackendDict[Any], dict[str, Any]], ...]
+    _services: list[tuple[BackendDict[Any], dict[str, Any]]]
     _shared: tuple[BackendDict[Any], ...]  # every BackendDict of the process: referred to, never copied
 
     def copied(self) -> list[tuple[BackendDict[Any], dict[str, Any]]]:
-        memo: dict[int, Any] = {id(service): service for service in self._shared}
-        return copy.deepcopy(list(self._services), memo)
+        return _copy(self._services, self._shared)
 
 
 def take() -> Snapshot:
     """Copy every backend moto has created so far (call between requests, not during one)."""
     shared = tuple(o for o in gc.get_objects() if isinstance(o, BackendDict))
-    memo: dict[int, Any] = {id(service): service for service in shared}
     with backend_lock:
-        services = [(service, dict(service)) for service in _IN_USE]
-        copied = copy.deepcopy([accounts for _, accounts in services], memo)
-    return Snapshot(tuple((service, accounts) for (service, _), accounts in zip(services, copied, strict=True)), shared)
+        return Snapshot(_copy([(service, dict(service)) for service in _IN_USE], shared), shared)
 
 
 def install(snapshot: Snapshot) -> None:
@@ -60,3 +56,11 @@ def install(snapshot: Snapshot) -> None:
             # moto resets only the BackendDicts it lists as in use (identity, not dict equality, decides).
             if not any(known is service for known in _IN_USE):
                 _IN_USE.append(service)
+
+
+def _copy(
+    services: list[tuple[BackendDict[Any], dict[str, Any]]], shared: tuple[BackendDict[Any], ...]
+) -> list[tuple[BackendDict[Any], dict[str, Any]]]:
+    """A deep copy in which every BackendDict stays itself (the memo maps each to itself)."""
+    memo: dict[int, Any] = {id(service): service for service in shared}
+    return copy.deepcopy(services, memo)

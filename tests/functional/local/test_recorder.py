@@ -67,3 +67,9 @@ def test_clients_made_before_the_recorder_attached_are_recorded_until_it_detache
     assert [c.operation for c in recorder.calls] == ["ListTables", "DescribeLimits", "ListQueues"]
     assert aws.client("dynamodb") is dynamodb and short is not dynamodb
     assert aws.client("dynamodb", Config(read_timeout=5), variant="short") is short
+
+
+def test_a_client_with_its_own_config_must_be_named() -> None:
+    # A config without a variant would share the cache slot of the default client (and poison it)
+    with pytest.raises(ValueError, match="needs a variant"):
+        aws.client("dynamodb", Config(read_timeout=1))
