@@ -78,7 +78,10 @@ class Records(Protocol):
         *,
         now: datetime,
         only_if_absent: bool,
-    ) -> bool: ...
+        writer: str | None = None,
+    ) -> bool:
+        """False when ``only_if_absent`` found a record there already, unless ``writer`` wrote it (its own retry)."""
+        ...
 
 
 class Executions(Protocol):

@@ -28,6 +28,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return {"decision": "ignored", "reason": f"malformed {kind} request: {error.errors()[0]['msg']}"}
     function_settings = settings()
     outcome = handle_request(
-        kind, request, config=function_settings.config, ports=request_ports(function_settings), now=datetime.now(UTC)
+        kind,
+        request,
+        config=function_settings.config,
+        ports=request_ports(function_settings),
+        now=datetime.now(UTC),
+        writer=context.aws_request_id,  # kept by Lambda's retry of this invocation: its record stays its own
     )
     return {"decision": outcome.outcome, "reason": outcome.reason}

@@ -2,7 +2,9 @@
 
 The same use cases serve the CLI and the bus events (APPROVE_REQUESTED, REJECT_REQUESTED,
 CANARY_PROMOTE_REQUESTED, CANARY_ABORT_REQUESTED). Every decision is recorded once (only_if_absent), so a
-duplicated request changes nothing and says what was recorded first.
+duplicated request changes nothing and says what was recorded first. ``writer`` is the invocation's id (the
+Lambda request id, which Lambda's retry of the invocation keeps): the writer's own record, whose PutItem answer
+was lost or whose invocation died before announcing, is its own to finish, not a duplicate's "already".
 """
 
 from __future__ import annotations
@@ -46,7 +48,13 @@ class RequestOutcome:
 
 
 def handle_request(
-    kind: RequestKind, request: OperatorRequest, *, config: EnvironmentConfig, ports: RequestPorts, now: datetime
+    kind: RequestKind,
+    request: OperatorRequest,
+    *,
+    config: EnvironmentConfig,
+    ports: RequestPorts,
+    now: datetime,
+    writer: str,
 ) -> RequestOutcome:
     """One operator request: approve/reject names a deployment, promote/abort a service."""
     if kind == "approve" or kind == "reject":  # noqa: PLR1714 - two comparisons narrow the Literal for mypy
@@ -60,11 +68,19 @@ def handle_request(
             config=config,
             ports=ports,
             now=now,
+            writer=writer,
         )
     if not request.service:
         return RequestOutcome("ignored", f"{kind} request without service")
     return operate_canary(
-        kind, service=request.service, by=request.by, reason=request.reason, config=config, ports=ports, now=now
+        kind,
+        service=request.service,
+        by=request.by,
+        reason=request.reason,
+        config=config,
+        ports=ports,
+        now=now,
+        writer=writer,
     )
 
 
@@ -77,6 +93,7 @@ def decide_approval(
     config: EnvironmentConfig,
     ports: RequestPorts,
     now: datetime,
+    writer: str,
 ) -> RequestOutcome:
     if domain.judge_approver(config.deployment.approvers, by) is domain.ApprovalOutcome.REFUSED:
         allowed = ", ".join(config.deployment.approvers) or "nobody (deployment.approvers is empty)"
@@ -101,13 +118,19 @@ def decide_approval(
         "approved_at": now.isoformat(),
         "reason": reason,
     }
-    if not ports.records.put(APPROVAL, deployment_id, DECISION, attributes, now=now, only_if_absent=True):
+    if not ports.records.put(
+        APPROVAL, deployment_id, DECISION, attributes, now=now, only_if_absent=True, writer=writer
+    ):
         first = ports.records.get(APPROVAL, deployment_id, DECISION) or {}
+        # The first decision's invocation may have died between its record and the release: a wait still
+        # open is released with the decision recorded first, so the canary never waits on a lost release.
+        released = _release_waiting(ports, deployment_id, first) if first else False
         return RequestOutcome(
             "already",
             f"{deployment_id} was already {first.get('decision', 'approved')} by {first.get('approved_by', '?')} "
-            f"at {first.get('approved_at', '?')}; nothing changed",
-            details=first,
+            f"at {first.get('approved_at', '?')}; nothing changed"
+            + (" (the waiting canary was released with it)" if released else ""),
+            details={**first, "released_wait": released},
         )
     approved = decision == "approved"
     _announce(
@@ -121,14 +144,19 @@ def decide_approval(
         reason=reason,
         evidence={"by": by, "at": now.isoformat()},
     )
-    waiting = ports.records.get(APPROVAL, deployment_id, WAITING)
-    released = bool(
-        waiting and waiting.get("task_token") and release_wait(ports.executions, waiting["task_token"], attributes)
-    )
+    released = _release_waiting(ports, deployment_id, attributes)
     return RequestOutcome(
         "recorded",
         f"{deployment_id} {decision} by {by}" + (" (the waiting canary goes on)" if released else ""),
         details={**attributes, "released_wait": released},
+    )
+
+
+def _release_waiting(ports: RequestPorts, deployment_id: str, decision: dict[str, str]) -> bool:
+    """Release the canary waiting on this deployment's approval, if one is (a second release is refused)."""
+    waiting = ports.records.get(APPROVAL, deployment_id, WAITING)
+    return bool(
+        waiting and waiting.get("task_token") and release_wait(ports.executions, waiting["task_token"], decision)
     )
 
 
@@ -141,6 +169,7 @@ def operate_canary(
     config: EnvironmentConfig,
     ports: RequestPorts,
     now: datetime,
+    writer: str,
 ) -> RequestOutcome:
     current = ports.records.get(CANARY, service, CURRENT)
     deployment_id = (current or {}).get("deployment_id", "")
@@ -158,7 +187,7 @@ def operate_canary(
     step = progress.get("step_percent", "")
     record = f"promote#{step}" if kind == "promote" else ABORT
     attributes = {"by": by, "at": now.isoformat(), "reason": reason}
-    if not ports.records.put(CANARY, deployment_id, record, attributes, now=now, only_if_absent=True):
+    if not ports.records.put(CANARY, deployment_id, record, attributes, now=now, only_if_absent=True, writer=writer):
         first = ports.records.get(CANARY, deployment_id, record) or {}
         return RequestOutcome(
             "already",

@@ -25,7 +25,7 @@ from lambdas.core.errors import CONDITION_FAILED, StateTableError, describe, err
 
 LEASED = "leased"
 DONE = "done"
-_RESERVED = frozenset({"pk", "sk", "status", "owner", "lease_until", "expires_at"})
+_RESERVED = frozenset({"pk", "sk", "status", "owner", "lease_until", "expires_at", "writer"})
 
 
 @dataclass(frozen=True)
@@ -247,20 +247,34 @@ class StateTable:
         now: datetime,
         retain: timedelta,
         only_if_absent: bool = False,
+        writer: str | None = None,
     ) -> bool:
-        """Write a plain record (status ``done``); with ``only_if_absent`` False when one was there already."""
+        """Write a plain record (status ``done``); with ``only_if_absent`` False when one was there already.
+
+        ``writer`` (the invocation's id) tells the writer's own record from another's: when DynamoDB applied the
+        PutItem but its answer was lost, botocore's retry fails the condition on the item the first attempt wrote,
+        and that record is the writer's, not "already there". Without it such a writer would never finish the
+        work the record stands for (announce an approval, release the wait). A duplicate event is another
+        invocation, with another id, and still finds the record someone else's.
+        """
         item = {
             **state_key.dynamodb(),
             "status": {"S": DONE},
             "expires_at": {"N": str(int((now + retain).timestamp()))},
             **_attribute_values(attributes),
+            **({"writer": {"S": writer}} if writer else {}),
         }
-        extra: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"} if only_if_absent else {}
+        extra: dict[str, Any] = {}
+        if only_if_absent:
+            extra = {"ConditionExpression": "attribute_not_exists(pk)"}
+            if writer:
+                extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             self._dynamodb.put_item(TableName=self._table, Item=item, **extra)
         except ClientError as error:
             if only_if_absent and error_code(error) == CONDITION_FAILED:
-                return False
+                existing = error.response.get("Item") or {}
+                return bool(writer) and existing.get("writer", {}).get("S") == writer
             raise self._fail(f"write {state_key.pk}", error) from error
         except BotoCoreError as error:
             raise self._fail(f"write {state_key.pk}", error) from error

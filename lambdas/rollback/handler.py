@@ -30,6 +30,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return ignored(f"not an event this function handles (detail-type {str(detail_type)[:100]!r})")
     function_settings = rollback_settings()
     ports = alarm_ports(function_settings)
+    here = invocation(str(event_id), context)
     if detail_type == ALARM_STATE_CHANGE:
-        return handle_alarm(event, function_settings.config, ports, invocation(str(event_id), context))
-    return handle_deployment_change(event, ports)
+        return handle_alarm(event, function_settings.config, ports, here)
+    return handle_deployment_change(event, ports, owner=here.owner)

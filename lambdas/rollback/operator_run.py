@@ -37,6 +37,8 @@ MAX_SAME_MINUTE = 9
 class OperatorResult:
     plan: OperatorRollbackPlan
     restored_cluster_arn: str | None = None
+    # The restore was done by another invocation of this request (a duplicate delivery): it announced it.
+    restore_announced_elsewhere: bool = False
     executions: list[Execution] = field(default_factory=list)
     error: str | None = None
     # Another invocation (a duplicate delivery of the request) is carrying the plan out right now.
@@ -78,7 +80,7 @@ class OperatorResult:
                     **base,
                 )
             )
-        if self.restored_cluster_arn and plan.database:
+        if self.restored_cluster_arn and plan.database and not self.restore_announced_elsewhere:
             events.append(
                 TollgateEvent(
                     detail_type=DetailType.ROLLBACK_STARTED,
@@ -89,6 +91,8 @@ class OperatorResult:
                 )
             )
         for execution in self.executions:
+            if _carried_out_elsewhere(execution):
+                continue
             event = decision_event(execution.decision, now=now, evidence={**evidence, **execution.evidence()})
             if event:
                 events.append(event)
@@ -164,7 +168,8 @@ def run_operator_rollback(
         return result
     owner = owner or f"{request_id or 'operator'}@{uuid.uuid4()}"
     if plan.database is not None:
-        result.restored_cluster_arn = _restore_once(plan.database, database, steps, request_id, owner, lease, now)
+        restored = _restore_once(plan.database, database, steps, request_id, owner, lease, now)
+        result.restored_cluster_arn, result.restore_announced_elsewhere = restored
         if result.restored_cluster_arn is None:
             result.in_progress = "the database restore of this request is under way in another invocation"
             return result
@@ -183,7 +188,21 @@ def run_operator_rollback(
         )
         finish(ports, execution, now=now, result=None)
         result.executions.append(execution)
+    if result.executions and all(
+        _carried_out_elsewhere(e) and e.claim is not None and e.claim.state is ClaimState.HELD
+        for e in result.executions
+    ):
+        result.in_progress = "the rollback of this request is under way in another invocation"
     return result
+
+
+def _carried_out_elsewhere(execution: Execution) -> bool:
+    """A duplicate delivery of this request, whose step another invocation holds or did: that one announces it.
+    The step's own owner (Lambda's retry of its invocation, which keeps the request id) still announces."""
+    claim = execution.claim
+    return (
+        execution.duplicate and claim is not None and claim.previous is not None and claim.previous.owner != claim.owner
+    )
 
 
 def _kept_plan(steps: StepsPort | None, request_id: str | None) -> OperatorRollbackPlan | None:
@@ -202,27 +221,31 @@ def _restore_once(  # noqa: PLR0917 - one step's inputs, called once
     owner: str,
     lease: timedelta,
     now: datetime,
-) -> str | None:
-    """The restore, at most once per request: a retry after it finds the step done (or the new cluster)."""
+) -> tuple[str | None, bool]:
+    """The restore, at most once per request: a retry after it finds the step done (or the new cluster).
+
+    Returns the restored cluster (None while another invocation holds the step) and whether another
+    invocation of the request did it (so it, not this duplicate, announces it)."""
     if steps is None or request_id is None:
-        return database.restore(_free_target(restore, database))
+        return database.restore(_free_target(restore, database)), False
     target = _free_target(restore, database)
     claim = steps.claim(
         request_id, "database", owner=owner, lease=lease, now=now, attributes={"target_cluster": target.target_cluster}
     )
     previous = claim.previous.attributes if claim.previous else {}
     if claim.state is ClaimState.DONE:
-        return previous.get("cluster_arn") or previous.get("target_cluster")
+        elsewhere = claim.previous is not None and claim.previous.owner != owner
+        return previous.get("cluster_arn") or previous.get("target_cluster"), elsewhere
     if claim.state is ClaimState.HELD:
-        return None
+        return None, True
     if claim.state is ClaimState.TAKEN_OVER and previous.get("target_cluster"):
         earlier = previous["target_cluster"]
         if database.state(earlier).found:  # the killed attempt's restore landed: do not restore again
             steps.complete(claim, now=now, attributes={"target_cluster": earlier, "cluster_arn": earlier})
-            return earlier
+            return earlier, False
     arn = database.restore(target)  # on failure the lease runs out and the retry checks the new cluster first
     steps.complete(claim, now=now, attributes={"target_cluster": target.target_cluster, "cluster_arn": arn})
-    return arn
+    return arn, False
 
 
 def _free_target(restore: DatabaseRestore, database: DatabasePort) -> DatabaseRestore:

@@ -57,7 +57,9 @@ class LedgerPort(Protocol):
 
     def is_rollback(self, deployment_id: str) -> bool: ...
 
-    def mark_restored(self, deployment_id: str, kind: str, restored_at: datetime) -> bool: ...
+    def mark_restored(self, deployment_id: str, kind: str, restored_at: datetime, *, writer: str) -> bool:
+        """Record the restore once: False when another invocation recorded it (``writer``'s own retry is True)."""
+        ...
 
     def announced(self, deployment_id: str) -> bool:
         """Whether "Rollback Started" for this deployment's rollback reached the bus."""

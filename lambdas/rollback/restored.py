@@ -13,7 +13,9 @@ from lambdas.rollback.deployment_events import DeploymentStateChange
 from lambdas.rollback.models import RollbackAction
 
 
-def handle_deployment_change(event: dict[str, Any], ports: AlarmPorts) -> dict[str, Any]:
+def handle_deployment_change(event: dict[str, Any], ports: AlarmPorts, *, owner: str) -> dict[str, Any]:
+    """``owner``: this invocation's id (the Lambda request id, kept by Lambda's retry), the restore record's writer:
+    an invocation that recorded the restore and died before announcing it announces on its retry."""
     try:
         change = DeploymentStateChange.model_validate(event)
     except ValidationError as error:
@@ -31,7 +33,7 @@ def handle_deployment_change(event: dict[str, Any], ports: AlarmPorts) -> dict[s
             record, key, kind = claim, triggering, CLAIM
     if record is None:
         return ignored(f"deployment {deployment_id[:200]} is not a rollback Tollgate started")
-    if not ledger.mark_restored(key, kind, change.time):
+    if not ledger.mark_restored(key, kind, change.time, writer=owner):
         return ignored(f"restore of {record.deployment_id} already announced", deployment_id=deployment_id)
     announcement = restored_event(record, restored_at=change.time, rollback_deployment_id=deployment_id)
     ports.announce(announcement)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             ports=ports,
             now=datetime.now(UTC),
+            writer=f"cli-{uuid.uuid4()}",  # this one command: a second run is another writer
         )
     if outcome.outcome == "already":
         raise CommandError(outcome.reason)

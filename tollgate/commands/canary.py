@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             ports=ports,
             now=datetime.now(UTC),
+            writer=f"cli-{uuid.uuid4()}",  # this one command: a second run is another writer
         )
     if outcome.outcome in ("no_canary", "already"):
         raise CommandError(outcome.reason)

@@ -27,7 +27,13 @@ class StateTableRecords:
         *,
         now: datetime,
         only_if_absent: bool,
+        writer: str | None = None,
     ) -> bool:
         return self._table.put(
-            key(kind, identifier, record), attributes, now=now, retain=RETENTION, only_if_absent=only_if_absent
+            key(kind, identifier, record),
+            attributes,
+            now=now,
+            retain=RETENTION,
+            only_if_absent=only_if_absent,
+            writer=writer,
         )

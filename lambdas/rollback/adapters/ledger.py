@@ -88,14 +88,15 @@ class RollbackLedger:
     def is_rollback(self, deployment_id: str) -> bool:
         return self.find_rollback(deployment_id) is not None
 
-    def mark_restored(self, deployment_id: str, kind: str, restored_at: datetime) -> bool:
-        """Record the restore once; False when it was already recorded (a duplicated state change)."""
+    def mark_restored(self, deployment_id: str, kind: str, restored_at: datetime, *, writer: str) -> bool:
+        """Record the restore once; False when another invocation recorded it (a duplicated state change)."""
         return self._table.put(
             key(KIND, deployment_id, f"{kind}#{RESTORED}"),
             {"restored_at": restored_at.isoformat()},
             now=restored_at,
             retain=KEEP_FOR,
             only_if_absent=True,
+            writer=writer,
         )
 
     def announced(self, deployment_id: str) -> bool:

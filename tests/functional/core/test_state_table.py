@@ -51,9 +51,8 @@ def test_an_expired_unfinished_lease_is_taken_over(table: StateTable) -> None:
     assert not table.complete(dead, now=NOW)
 
 
-def test_a_claim_whose_answer_was_lost_is_still_its_owners(table: StateTable) -> None:
-    # Given DynamoDB applies the claim's PutItem but its answer is lost (a read timeout), so botocore retries it
-    lost: list[str] = []
+def _lose_the_first_answer(lost: list[str]) -> Any:
+    """A before-send hook: DynamoDB applies the first request, its answer is lost (a read timeout), botocore retries."""
 
     def apply_then_time_out(request: Any, **_: Any) -> None:
         if lost:
@@ -64,8 +63,15 @@ def test_a_claim_whose_answer_was_lost_is_still_its_owners(table: StateTable) ->
             pass
         raise ReadTimeoutError(endpoint_url=request.url)
 
+    return apply_then_time_out
+
+
+def test_a_claim_whose_answer_was_lost_is_still_its_owners(table: StateTable) -> None:
+    # Given DynamoDB applies the claim's PutItem but its answer is lost (a read timeout), so botocore retries it
+    lost: list[str] = []
     dynamodb = aws.client("dynamodb")
-    dynamodb.meta.events.register("before-send.dynamodb.PutItem", apply_then_time_out, unique_id="lose-answer")
+    hook = _lose_the_first_answer(lost)
+    dynamodb.meta.events.register("before-send.dynamodb.PutItem", hook, unique_id="lose-answer")
     try:
         # When the owner claims: the retry finds the condition failed on the item its own first attempt wrote
         claim = table.claim(key("hook-report", "d-1", "e-1"), owner="me", lease=LEASE, now=NOW, retain=RETAIN)
@@ -76,6 +82,27 @@ def test_a_claim_whose_answer_was_lost_is_still_its_owners(table: StateTable) ->
     assert claim.state is ClaimState.TAKEN_OVER and claim.acts
     assert claim.previous is not None and claim.previous.owner == "me"
     assert table.complete(claim, now=NOW)
+
+
+def test_a_first_only_record_whose_answer_was_lost_is_still_its_writers(table: StateTable) -> None:
+    # Given DynamoDB applies the record's PutItem but its answer is lost, so botocore retries it
+    lost: list[str] = []
+    dynamodb = aws.client("dynamodb")
+    hook = _lose_the_first_answer(lost)
+    dynamodb.meta.events.register("before-send.dynamodb.PutItem", hook, unique_id="lose-put-answer")
+    record = key("approval", "d-lost", "approval")
+    try:
+        # When the writer records it: the retry fails the condition on the item its own first attempt wrote
+        written = table.put(record, {"by": "ana"}, now=NOW, retain=RETAIN, only_if_absent=True, writer="inv-1")
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb.PutItem", unique_id="lose-put-answer")
+    # Then the record is the writer's own (it goes on to announce it), and another invocation's is refused
+    assert lost, "the first attempt's answer was not lost"
+    assert written
+    assert not table.put(record, {"by": "bob"}, now=NOW, retain=RETAIN, only_if_absent=True, writer="inv-2")
+    assert not table.put(record, {"by": "bob"}, now=NOW, retain=RETAIN, only_if_absent=True)
+    item = table.get(record)
+    assert item is not None and item.attributes == {"by": "ana"}
 
 
 def test_done_work_is_never_done_again_even_after_the_lease(table: StateTable) -> None:

@@ -190,23 +190,42 @@ def test_each_call_site_and_kill_does_each_step_once_and_announces(  # noqa: PLR
         assert operator.restored_clusters() == []
 
 
+@pytest.mark.parametrize(
+    ("rollback_type", "killed_at", "announced_as"),
+    [
+        (RollbackType.DATABASE, "rds:RestoreDBClusterToPointInTime", "Database restore started"),
+        (RollbackType.SERVICE, "codedeploy:CreateDeployment", "Rollback started"),
+    ],
+    ids=["database", "service"],
+)
 def test_a_duplicate_delivery_in_flight_neither_pages_nor_takes_the_retry_away(
-    production: RollbackScenario, monkeypatch: pytest.MonkeyPatch
+    production: RollbackScenario,
+    monkeypatch: pytest.MonkeyPatch,
+    rollback_type: RollbackType,
+    killed_at: str,
+    announced_as: str,
 ) -> None:
-    # Given a database rollback whose first invocation dies after claiming the restore
+    # Given a rollback whose first invocation dies after claiming its step (the restore, or the redeploy)
     production.finished_deployment("backend")
-    operator = Operator(production, monkeypatch, RollbackType.DATABASE)
+    operator = Operator(production, monkeypatch, rollback_type)
     with injected_faults() as faults:
-        faults.inject("rds:RestoreDBClusterToPointInTime", FaultKind.KILL_BEFORE)
+        faults.inject(killed_at, FaultKind.KILL_BEFORE)
         assert not operator.attempt(operator.started)
         # When a duplicate delivery of the request (a new Lambda request id) arrives while the lease is live
-        duplicate = Operator(production, monkeypatch, RollbackType.DATABASE)
+        duplicate = Operator(production, monkeypatch, rollback_type)
         duplicate.event = operator.event
         assert duplicate.attempt(operator.started + timedelta(seconds=5))
         # Then it answers "in progress" without an error (nothing pages) and announces nothing
         assert isinstance(duplicate.answers[-1], dict) and duplicate.answers[-1]["decision"] == "in_progress"
         assert operator.announced() == []
-        # And Lambda's retry of the dying invocation (same request id) still restores, once, and announces it
+        # And Lambda's retry of the dying invocation (same request id) still acts, once, and announces it once
         assert operator.attempt(operator.started + TIMEOUT + RETRY_DELAYS[0])
-    assert len(operator.restored_clusters()) == 1
-    assert [s for s in operator.announced() if s.startswith("Database restore started")]
+        # And a late duplicate, after the retry finished, answers as it did and announces nothing again
+        late = Operator(production, monkeypatch, rollback_type)
+        late.event = operator.event
+        assert late.attempt(operator.started + TIMEOUT * 3)
+    if rollback_type is RollbackType.DATABASE:
+        assert len(operator.restored_clusters()) == 1
+    else:
+        assert operator.redeploys() == 1
+    assert len([s for s in operator.announced() if s.startswith(announced_as)]) == 1, operator.announced()

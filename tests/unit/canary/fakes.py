@@ -128,6 +128,7 @@ class FakeAnnouncer:
 @dataclass
 class FakeRecords:
     items: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    writers: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def get(self, kind: str, identifier: str, record: str) -> dict[str, str] | None:
         found = self.items.get((kind, identifier, record))
@@ -142,12 +143,18 @@ class FakeRecords:
         *,
         now: datetime,
         only_if_absent: bool,
+        writer: str | None = None,
     ) -> bool:
-        reserved = {"pk", "sk", "status", "owner", "lease_until", "expires_at"} & set(attributes)
+        reserved = {"pk", "sk", "status", "owner", "lease_until", "expires_at", "writer"} & set(attributes)
         assert not reserved, f"the state table reserves {reserved}"  # as lambdas/core/state_table.py does
-        if only_if_absent and (kind, identifier, record) in self.items:
-            return False
-        self.items[(kind, identifier, record)] = dict(attributes)
+        where = (kind, identifier, record)
+        if only_if_absent and where in self.items:
+            return writer is not None and self.writers.get(where) == writer
+        self.items[where] = dict(attributes)
+        if writer:
+            self.writers[where] = writer
+        else:
+            self.writers.pop(where, None)
         return True
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, PROGRESS, WAITING, run_task
+from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, DECISION, PROGRESS, WAITING, run_task
 from lambdas.canary.model import TaskRequest
 from lambdas.canary.requests import decide_approval, operate_canary
 from lambdas.canary.start import start_canary
@@ -27,9 +27,17 @@ def test_an_approval_is_recorded_once_with_who_and_when(production: EnvironmentC
         config=production,
         ports=world.ports,
         now=NOW,
+        writer="invocation-1",
     )
     second = decide_approval(
-        "reject", deployment_id=DEPLOYMENT, by="lms-lead", reason="late", config=production, ports=world.ports, now=NOW
+        "reject",
+        deployment_id=DEPLOYMENT,
+        by="lms-lead",
+        reason="late",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="invocation-2",
     )
     assert first.outcome == "recorded"
     assert second.outcome == "already" and "approved by release-manager" in second.reason
@@ -40,10 +48,70 @@ def test_an_approval_is_recorded_once_with_who_and_when(production: EnvironmentC
     assert world.announcer.types() == ["Approval Given"]
 
 
+def test_the_writers_own_retry_announces_and_releases_what_it_recorded(production: EnvironmentConfig) -> None:
+    # Given an invocation recorded the approval and died before announcing it (or its answer was lost)
+    world = World()
+    world.executions.open_tokens.add("tok")
+    world.records.put(APPROVAL, DEPLOYMENT, WAITING, {"task_token": "tok"}, now=NOW, only_if_absent=False)
+    record = {"decision": "approved", "approved_by": "release-manager", "approved_at": NOW.isoformat()}
+    world.records.put(APPROVAL, DEPLOYMENT, DECISION, record, now=NOW, only_if_absent=True, writer="request-1")
+    # When Lambda retries that invocation (the same request id)
+    retry = decide_approval(
+        "approve",
+        deployment_id=DEPLOYMENT,
+        by="release-manager",
+        reason="CAB",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="request-1",
+    )
+    # Then it finishes the work: announced and released, once
+    assert retry.outcome == "recorded" and retry.details["released_wait"] is True
+    assert world.announcer.types() == ["Approval Given"]
+    assert [token for token, *_ in world.executions.released] == ["tok"]
+
+
+def test_a_duplicate_after_a_lost_release_releases_the_wait_with_the_first_decision(
+    production: EnvironmentConfig,
+) -> None:
+    # Given the first rejection was recorded but its invocation died before releasing the waiting canary
+    world = World()
+    world.executions.open_tokens.add("tok")
+    world.records.put(APPROVAL, DEPLOYMENT, WAITING, {"task_token": "tok"}, now=NOW, only_if_absent=False)
+    first = {"decision": "rejected", "approved_by": "lms-lead", "approved_at": NOW.isoformat(), "reason": "freeze"}
+    world.records.put(APPROVAL, DEPLOYMENT, DECISION, first, now=NOW, only_if_absent=True, writer="request-1")
+    # When another invocation asks to approve
+    later = decide_approval(
+        "approve",
+        deployment_id=DEPLOYMENT,
+        by="release-manager",
+        reason="",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="request-2",
+    )
+    # Then the first decision stands, nothing is announced again, and the wait ends with the first decision
+    assert later.outcome == "already" and "rejected by lms-lead" in later.reason
+    assert later.details["released_wait"] is True and "released with it" in later.reason
+    assert world.announcer.types() == []
+    assert world.executions.released == [
+        ("tok", "Tollgate.ApprovalRejected", {"cause": "rejected by lms-lead: freeze"})
+    ]
+
+
 def test_a_stranger_is_refused_and_the_refusal_announced(production: EnvironmentConfig) -> None:
     world = World()
     outcome = decide_approval(
-        "approve", deployment_id=DEPLOYMENT, by="mallory", reason="", config=production, ports=world.ports, now=NOW
+        "approve",
+        deployment_id=DEPLOYMENT,
+        by="mallory",
+        reason="",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="invocation-3",
     )
     assert outcome.outcome == "refused"
     assert "mallory may not approve" in outcome.reason and "release-manager" in outcome.reason
@@ -63,6 +131,7 @@ def test_an_approval_during_the_wait_releases_the_token(production: EnvironmentC
         config=production,
         ports=world.ports,
         now=NOW,
+        writer="invocation-4",
     )
     assert outcome.details["released_wait"] is True
     assert world.executions.released == [
@@ -81,6 +150,7 @@ def test_promote_and_abort_refuse_when_no_canary_runs(production: EnvironmentCon
             config=production,
             ports=world.ports,
             now=NOW,
+            writer="invocation-5",
         )
         assert outcome.outcome == "no_canary"
         assert "no canary" in outcome.reason and "backend" in outcome.reason
@@ -105,17 +175,38 @@ def test_status_tells_step_split_bake_left_and_last_verdict(production: Environm
         only_if_absent=False,
     )
     outcome = operate_canary(
-        "status", service="backend", by="-", reason="", config=production, ports=world.ports, now=NOW
+        "status",
+        service="backend",
+        by="-",
+        reason="",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="invocation-6",
     )
     assert outcome.reason == (
         f"{DEPLOYMENT}: running at 50%; split blue 50% / green 50%; bake left 120 s; "
         "last verdict at 10%: pass (5xx 0.1% vs 0.1%)"
     )
     again = operate_canary(
-        "promote", service="backend", by="lms-lead", reason="", config=production, ports=world.ports, now=NOW
+        "promote",
+        service="backend",
+        by="lms-lead",
+        reason="",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="invocation-7",
     )
     twice = operate_canary(
-        "promote", service="backend", by="lms-lead", reason="", config=production, ports=world.ports, now=NOW
+        "promote",
+        service="backend",
+        by="lms-lead",
+        reason="",
+        config=production,
+        ports=world.ports,
+        now=NOW,
+        writer="invocation-8",
     )
     assert (again.outcome, twice.outcome) == ("recorded", "already")
 

@@ -25,6 +25,7 @@ def _approve(interpreter: Interpreter) -> None:
         config=interpreter.config,
         ports=interpreter.world.ports,
         now=interpreter.now,
+        writer="invocation-1",
     )
 
 
@@ -96,6 +97,7 @@ def test_errors_at_50_restore_blue_and_report_failed(
                 config=i.config,
                 ports=i.world.ports,
                 now=i.now,
+                writer="invocation-2",
             ),
             "Approval Rejected",
         ),
@@ -110,6 +112,7 @@ def test_errors_at_50_restore_blue_and_report_failed(
                 config=i.config,
                 ports=i.world.ports,
                 now=i.now,
+                writer="invocation-3",
             ),
             "Approval Timed Out",
         ),
@@ -138,6 +141,7 @@ def test_approval_before_the_wait_releases_it_at_once(
         config=production,
         ports=world.ports,
         now=START,
+        writer="invocation-4",
     )
     run = _interpreter(production_definition, production, world, during_approval=lambda i: None).run(dict(INPUT))
     assert run.status == "SUCCEEDED"
@@ -163,6 +167,7 @@ def test_operator_abort_and_promote_during_the_first_bake(
                 config=production,
                 ports=world.ports,
                 now=interpreter.now,
+                writer="invocation-5",
             )
             assert outcome.outcome == "recorded", outcome.reason
 
