@@ -339,14 +339,19 @@ class _Run:
         (a duplicate, or a retry of an attempt that saved it)."""
         notification, living, clock = self._notification, self._ports.living, self._ports.clock
         deployment_id = str(notification.deployment_id)
+        # First on the record as this container last saw it (no read); whatever does not save on it reads afresh.
+        known = living.known(deployment_id)
         for _ in range(_SAVE_ATTEMPTS):
-            record = living.get(deployment_id)
+            record = known or living.get(deployment_id)
             before = _status_of(record, notification)
             status = apply_status(before, notification)
             if record is not None and record.ts is not None:
-                if status == before or living.save(record, status.to_json(), now=clock.now()):
-                    return self._show(sender, record.channel or channel, record.ts, status), status == before
-                continue  # another event saved first: apply to its status
+                if status == before and known is None:
+                    return self._show(sender, record.channel or channel, record.ts, status), True
+                if status != before and living.save(record, status.to_json(), now=clock.now()):
+                    return self._show(sender, record.channel or channel, record.ts, status), False
+                known = None  # another event saved first, or the event is shown already: read what is there
+                continue
             first_claim = record.claimed_at if record is not None else None
             creation = living.claim_creation(
                 deployment_id,

@@ -123,6 +123,11 @@ class CreationClaim:
 class LivingMessages(Protocol):
     """Each deployment's living-message record in the state table; every failure is a StateTableError."""
 
+    def known(self, deployment_id: str) -> LivingRecord | None:
+        """The posted record as this container last read or wrote it, without a call; may be stale, so only a
+        conditional ``save`` may act on it."""
+        ...
+
     def get(self, deployment_id: str) -> LivingRecord | None: ...
 
     def claim_creation(
@@ -147,7 +152,8 @@ class LivingMessages(Protocol):
         ...
 
     def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
-        """Write ``status`` if the record is still at ``record.version``; False when another event got there first."""
+        """Write ``status`` if the record is still at ``record.version`` and ``record.ts``; False when another event
+        got there first (or the message was re-posted)."""
         ...
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from lambdas.core.state_table import StateTable
 from lambdas.notifier.adapters.codedeploy_revision import CodeDeployRevisionLookup
 from lambdas.notifier.adapters.delivery_ledger import StateTableDeliveryLedger
-from lambdas.notifier.adapters.living_messages import StateTableLivingMessages
+from lambdas.notifier.adapters.living_messages import KnownRecords, StateTableLivingMessages
 from lambdas.notifier.adapters.slack_client import RetryPolicy
 from lambdas.notifier.adapters.slack_connector import SecretsSlackConnector
 from lambdas.notifier.adapters.sns_email import SnsEmailSender
@@ -29,6 +29,8 @@ class SystemClock:
 
 # One for the container: it keeps each deployment's version (immutable) for the deployment's later events.
 _REVISIONS = CodeDeployRevisionLookup()
+# And the living records it last read or wrote: the deployment's next event saves without reading first.
+_KNOWN_LIVING = KnownRecords()
 
 
 def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None) -> NotifierPorts:
@@ -41,5 +43,5 @@ def aws_ports(settings: NotifierSettings, slack_retry: RetryPolicy | None = None
         email=SnsEmailSender(settings.alert_topic_arn),
         revisions=_REVISIONS,
         clock=SystemClock(),
-        living=StateTableLivingMessages(table),
+        living=StateTableLivingMessages(table, _KNOWN_LIVING),
     )

@@ -20,6 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.core.state_table import StateTable
+from lambdas.notifier.adapters.living_messages import StateTableLivingMessages
 from lambdas.notifier.adapters.slack_client import RetryPolicy
 from lambdas.notifier.adapters.wiring import SystemClock, aws_ports
 from lambdas.notifier.errors import NotificationDeliveryError
@@ -43,17 +45,23 @@ class _Later(SystemClock):
         return super().now() + self._shift
 
 
-def _attempt(event: dict[str, Any], retry: int) -> None:
-    ports = dataclasses.replace(aws_ports(notifier_settings(), FAST), clock=_Later(120 * retry))
+def _attempt(event: dict[str, Any], retry: int, *, cold: bool = False) -> None:
+    """One invocation; ``cold``: in a new container, which knows no living record yet (it reads it first)."""
+    settings = notifier_settings()
+    ports = dataclasses.replace(aws_ports(settings, FAST), clock=_Later(120 * retry))
+    if cold:
+        ports = dataclasses.replace(ports, living=StateTableLivingMessages(StateTable(settings.state_table)))
     with contextlib.suppress(NotificationDeliveryError, SimulatedKill):
         process_event(event, LocalLambdaContext(f"notifier-{retry}"), ports=ports)
 
 
-def _fault_then_retries(event: dict[str, Any], operation: str, kind: FaultKind, *, nth: int = 1) -> None:
+def _fault_then_retries(
+    event: dict[str, Any], operation: str, kind: FaultKind, *, nth: int = 1, cold: bool = False
+) -> None:
     """The fault hits ``operation``'s ``nth`` call on the first attempt; Lambda then retries the event."""
     with injected_faults() as faults:
         faults.inject(operation, kind, nth=nth)
-        _attempt(event, 0)
+        _attempt(event, 0, cold=cold)
         assert faults.hit() == 1, faults.operations
     for retry in range(1, LAMBDA_RETRIES + 1):
         _attempt(event, retry)
@@ -122,8 +130,10 @@ UPDATE_ONLY_SITES = [
     ("start", "living record read", "dynamodb:GetItem"),
     ("start", "living creation lease", "dynamodb:PutItem"),
     ("start", "living record ts", "dynamodb:UpdateItem"),
-    ("alarm", "living record read", "dynamodb:GetItem"),
+    # A container that handled the START saves the alarm on the record it knows; a new one reads it first.
     ("alarm", "living status save", "dynamodb:UpdateItem"),
+    ("cold alarm", "living record read", "dynamodb:GetItem"),
+    ("cold alarm", "living status save", "dynamodb:UpdateItem"),
 ]
 UPDATE_ONLY_CASES = [
     (event, site, op, kind) for event, site, op in UPDATE_ONLY_SITES for kind in (*CALL_FAULTS, *KILLS)
@@ -166,20 +176,20 @@ def test_an_event_shown_only_in_the_message_is_shown_once_through_each_call_site
     notifier_world.use_environment("production", bot_token=True)
     start = load_event("codedeploy-deployment-start.json")
     event = start if subject == "start" else _alarm_on(start)
-    if subject == "alarm":
+    if subject != "start":
         _attempt(start, 0)
     # When the fault hits the call site on the first attempt, and Lambda retries
-    _fault_then_retries(event, operation, kind)
+    _fault_then_retries(event, operation, kind, cold=subject == "cold alarm")
     # Then one message, showing the event once, and no delivery claim written for it
     [living] = notifier_world.receiver.top_level("#lms-releases")
     assert notifier_world.receiver.replies(living.ts) == []
     shown = str(living.payload["blocks"])
-    assert ("lms-production-backend-p99*: ALARM (\u00d71" in shown) == (subject == "alarm"), shown
+    assert ("lms-production-backend-p99*: ALARM (\u00d71" in shown) == (subject != "start"), shown
     record = notifier_world.living_record(start["detail"]["deploymentId"])
     assert record is not None and record["ts"]["S"] == living.ts
     assert json.loads(record["status_json"]["S"])["seen"] == [
         start["id"],
-        *([event["id"]] if subject == "alarm" else []),
+        *([event["id"]] if subject != "start" else []),
     ]
     assert notifier_world.delivery_records(event["id"]) == {}
 

@@ -222,15 +222,30 @@ class FakeLiving:
 
     records: dict[str, _Living] = field(default_factory=dict)
     fail: set[str] = field(default_factory=set)
+    # What the container last read or wrote, as the adapter's KnownRecords keeps it (tests may plant stale ones).
+    known_records: dict[str, LivingRecord] = field(default_factory=dict)
+    reads: int = 0
 
     def _check(self, operation: str) -> None:
         if operation in self.fail:
             raise StateTableError(f"state table: {operation}: InternalFailure (fake)")
 
+    def _keep(self, record: LivingRecord | None, deployment_id: str) -> None:
+        if record is None or record.ts is None:
+            self.known_records.pop(deployment_id, None)
+        else:
+            self.known_records[deployment_id] = record
+
+    def known(self, deployment_id: str) -> LivingRecord | None:
+        return self.known_records.get(deployment_id)
+
     def get(self, deployment_id: str) -> LivingRecord | None:
         self._check("get")
+        self.reads += 1
         item = self.records.get(deployment_id)
-        return _record(deployment_id, item) if item else None
+        record = _record(deployment_id, item) if item else None
+        self._keep(record, deployment_id)
+        return record
 
     def claim_creation(
         self,
@@ -247,6 +262,7 @@ class FakeLiving:
         item = self.records.get(deployment_id)
         previous = _record(deployment_id, item) if item else None
         if item is not None and item.done:
+            self._keep(previous, deployment_id)
             return CreationClaim(CreationOutcome.EXISTS, deployment_id, owner, previous)
         if item is not None and item.lease_until is not None and item.lease_until >= now:
             return CreationClaim(CreationOutcome.HELD, deployment_id, owner, previous)
@@ -261,9 +277,11 @@ class FakeLiving:
         if item.owner == claim.owner:
             item.done, item.lease_until = True, None
             item.attributes.update({"ts": ts, "status_json": status, "version": "1"})
+            self._keep(_record(claim.deployment_id, item), claim.deployment_id)
 
     def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
         self._check("repoint")
+        self.known_records.pop(deployment_id, None)
         item = self.records[deployment_id]
         if item.attributes.get("ts") != old_ts:
             return False
@@ -272,10 +290,14 @@ class FakeLiving:
 
     def save(self, record: LivingRecord, status: str, *, now: datetime) -> bool:
         self._check("save")
-        item = self.records[record.deployment_id]
-        if not item.done or item.attributes.get("version") != str(record.version):
+        item = self.records.get(record.deployment_id)
+        current = (item.attributes.get("version"), item.attributes.get("ts")) if item and item.done else None
+        if current != (str(record.version), record.ts):
+            self.known_records.pop(record.deployment_id, None)
             return False
+        assert item is not None
         item.attributes.update({"status_json": status, "version": str(record.version + 1)})
+        self._keep(_record(record.deployment_id, item), record.deployment_id)
         return True
 
     def status(self, deployment_id: str) -> DeploymentStatus:

@@ -330,3 +330,59 @@ def test_an_alarm_whose_update_failed_is_shown_by_the_retry_and_counted_once() -
     [parent] = world.slack.top_level(STAGING_CHANNEL)
     assert "lms-staging-backend-5xx*: ALARM (\u00d71" in str(parent.message.blocks)
     assert [a.count for a in world.living.status("d-STAGING01").alarms] == [1]
+
+
+# -- the record this container knows: saved on without a read, re-read when it is not the current one ------------
+def test_a_warm_container_saves_the_next_event_on_the_record_it_knows_without_reading() -> None:
+    # Given this container showed the START (it created the message and knows its record)
+    world = FakeWorld()
+    events = healthy_release()
+    _run(world, events[0])
+    reads = world.living.reads
+    # When the next events of the deployment arrive
+    for event in events[1:3]:
+        assert _run(world, event).decision == "notified"
+    # Then each was saved on the known record, with no read, and shown
+    assert world.living.reads == reads
+    assert world.living.status("d-STAGING01").seen == tuple(e.event_id for e in events[:3])
+    [parent] = world.slack.top_level(STAGING_CHANNEL)
+    assert len(parent.edits) == 2
+
+
+def test_a_known_record_another_container_moved_on_is_read_again_and_nothing_it_saved_is_lost() -> None:
+    # Given this container knows the record as of the START, and another container has since saved a verdict
+    world = FakeWorld()
+    events = healthy_release()
+    _run(world, events[0])
+    stale = world.living.known("d-STAGING01")
+    _run(world, events[1], owner="other")
+    assert stale is not None
+    world.living.known_records["d-STAGING01"] = stale
+    reads = world.living.reads
+    # When this container handles the next event
+    assert _run(world, events[2]).decision == "notified"
+    # Then its save on the stale record was refused, it read the record again, and both events are shown
+    assert world.living.reads == reads + 1
+    assert world.living.status("d-STAGING01").seen == tuple(e.event_id for e in events[:3])
+
+
+def test_a_known_record_of_a_message_posted_again_is_read_again_before_showing_the_event() -> None:
+    # Given the START shown, then the message deleted and posted again by another container (new ts, same version)
+    world = FakeWorld()
+    start, verdict = healthy_release()[:2]
+    _run(world, start)
+    stale = world.living.known("d-STAGING01")
+    assert stale is not None and stale.ts is not None
+    [old] = world.slack.top_level(STAGING_CHANNEL)
+    reposted = world.slack.post_message(STAGING_CHANNEL, old.message)
+    world.living.records["d-STAGING01"].attributes["ts"] = reposted
+    world.living.known_records["d-STAGING01"] = stale
+    reads = world.living.reads
+    # When this container shows a duplicate of the START (already in the status it knows), then a verdict
+    assert _run(world, start, owner="inv-2").decision == "duplicate"
+    assert _run(world, verdict, owner="inv-3").decision == "notified"
+    # Then neither touched the old message: the duplicate read the record, and both showed the re-posted one
+    assert world.living.reads == reads + 1
+    new = next(p for p in world.slack.top_level(STAGING_CHANNEL) if p.ts == reposted)
+    assert (old.edits, len(new.edits)) == ([], 2)
+    assert "BeforeInstall" in str(new.message.blocks)
