@@ -44,10 +44,21 @@ def _fresh_interpreter(code: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def _import_once(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return float(_fresh_interpreter(code))
+
+
 def import_seconds(module: str, repeat: int = 5) -> float:
     """Median wall time of importing ``module`` in a fresh interpreter (what a cold start pays)."""
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    return median([float(_fresh_interpreter(code)) for _ in range(repeat)])
+    return median([_import_once(module) for _ in range(repeat)])
+
+
+def paired_import_seconds(module: str, baseline: str, repeat: int = 5) -> tuple[float, float]:
+    """Medians of importing ``module`` and ``baseline``, alternately in fresh interpreters, so both see the same
+    load on a shared machine (a baseline taken once, minutes earlier, moved ratios by 0.3 between runs)."""
+    pairs = [(_import_once(module), _import_once(baseline)) for _ in range(repeat)]
+    return median([m for m, _ in pairs]), median([b for _, b in pairs])
 
 
 def import_rss_mb(module: str) -> float:
