@@ -15,11 +15,14 @@ from lambdas.canary.model import CanaryInput
 from lambdas.canary.ports import Deployments, Executions, HookReporter
 from lambdas.core.config import EnvironmentConfig
 from lambdas.core.errors import error_code
-from lambdas.core.tollgate_events import ROLLBACK_DESCRIPTION_PREFIX
 from lambdas.hooks.errors import ReportError
 
-# CodeDeploy's own rollbacks, and the redeployments of the previous revision Tollgate's rollback creates.
-ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "autoRollback"})
+# CodeDeploy's own rollbacks: ``creator`` is set by CodeDeploy, never by the caller of CreateDeployment
+# (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html). Tollgate's own
+# redeployment of the previous revision never reaches this hook: its AppSpec has no hooks
+# (lambdas/rollback/adapters/deployments.py:rollback_appspec). A description is anyone's to write, so it lets
+# nothing past the approval and the canary.
+ROLLBACK_CREATORS = frozenset({"codeDeployRollback"})
 
 
 # CodeDeploy's answers for a deployment or hook execution that does not exist (a hand-made invocation):
@@ -59,9 +62,9 @@ def start_canary(
         reason = f"{deployment_id} ({facts.application}/{facts.deployment_group}) is no LMS service of {config.name}"
         reporter.report(deployment_id, hook_execution_id, succeeded=False)
         return StartOutcome("failed", reason)
-    if facts.creator in ROLLBACK_CREATORS or facts.description.startswith(ROLLBACK_DESCRIPTION_PREFIX):
+    if facts.creator in ROLLBACK_CREATORS:
         # A rollback restores what ran before: waiting for an approval or baking it would keep the broken
-        # release serving longer. Who may create such a deployment is who may deploy at all (IAM).
+        # release serving longer.
         reporter.report(deployment_id, hook_execution_id, succeeded=True)
         return StartOutcome("rollback", f"{deployment_id} rolls {service} back to the previous revision: no canary")
     payload = CanaryInput(deployment_id=deployment_id, hook_execution_id=hook_execution_id, service=service)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from lambdas.canary.controller import APPROVAL, CANARY, CURRENT, DECISION, PROGRESS, WAITING, run_task
 from lambdas.canary.model import TaskRequest
 from lambdas.canary.requests import decide_approval, operate_canary
@@ -252,19 +250,10 @@ def test_a_foreign_deployment_fails_the_hook_at_once(production: EnvironmentConf
     assert world.executions.started == {}
 
 
-@pytest.mark.parametrize(
-    ("creator", "description"),
-    [
-        ("codeDeployRollback", "CodeDeploy's automatic rollback"),
-        ("user", "Tollgate rollback of d-ABC123: alarm tollgate-production-backend-5xx-rate"),
-    ],
-)
-def test_a_rollback_deployment_is_let_through_without_a_canary(
-    production: EnvironmentConfig, creator: str, description: str
-) -> None:
-    # Given a deployment that restores the previous revision
+def test_codedeploys_own_rollback_is_let_through_without_a_canary(production: EnvironmentConfig) -> None:
+    # Given the deployment CodeDeploy created to roll back (its creator is CodeDeploy's to set)
     world = World()
-    world.deployments.creator, world.deployments.description = creator, description
+    world.deployments.creator, world.deployments.description = "codeDeployRollback", "automatic rollback"
     # When its BeforeAllowTraffic runs
     outcome = start_canary(
         DEPLOYMENT,
@@ -278,6 +267,29 @@ def test_a_rollback_deployment_is_let_through_without_a_canary(
     assert outcome.decision == "rollback"
     assert world.reporter.reports == [(DEPLOYMENT, "exec-1", True)]
     assert world.executions.started == {}
+
+
+def test_a_deployment_that_only_says_it_is_a_rollback_gets_the_approval_and_the_canary(
+    production: EnvironmentConfig,
+) -> None:
+    # Given a user's deployment whose description claims to be Tollgate's rollback (anyone can write one;
+    # Tollgate's own redeployments carry no hooks and never reach the starter)
+    world = World()
+    world.deployments.creator = "user"
+    world.deployments.description = "Tollgate rollback of d-ABC123: alarm tollgate-production-backend-5xx-rate"
+    # When its BeforeAllowTraffic runs
+    outcome = start_canary(
+        DEPLOYMENT,
+        "exec-1",
+        config=production,
+        deployments=world.deployments,
+        executions=world.executions,
+        reporter=world.reporter,
+    )
+    # Then the canary starts (its approval wait first); nothing is reported Succeeded by the starter
+    assert outcome.decision == "started"
+    assert list(world.executions.started) == [DEPLOYMENT]
+    assert world.reporter.reports == []
 
 
 def test_the_analysis_leaves_out_the_minutes_cloudwatch_has_not_filled_yet(production: EnvironmentConfig) -> None:
