@@ -338,18 +338,30 @@ def _update(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str
 
 
 def _history(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Top-level messages, newest first; metadata only with include_all_metadata (as Slack)."""
+    """Top-level messages, newest first, a page of ``limit`` at a time (``cursor`` -> ``response_metadata``'s
+    ``next_cursor``, empty on the last page); metadata only with include_all_metadata (as Slack)."""
     oldest = float(payload.get("oldest") or 0)
     limit = int(payload.get("limit") or 100)
+    cursor = str(payload.get("cursor") or "")
+    if cursor and not cursor.isdigit():
+        return {"ok": False, "error": "invalid_cursor"}
+    start = int(cursor or 0)
     with_metadata = str(payload.get("include_all_metadata", "")).lower() in ("true", "1")
     found = [m for m in state.messages if m.channel_id == channel_id and not m.thread_ts and float(m.ts) >= oldest]
+    newest_first = list(reversed(found))
     messages = []
-    for message in reversed(found[-limit:]):
+    for message in newest_first[start : start + limit]:
         item: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
         if with_metadata and message.metadata:
             item["metadata"] = message.metadata
         messages.append(item)
-    return {"ok": True, "messages": messages, "has_more": len(found) > limit}
+    more = start + limit < len(newest_first)
+    return {
+        "ok": True,
+        "messages": messages,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 def _next_ts(state: _State) -> str:

@@ -27,11 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from lambdas.core.observability import logger
 from lambdas.notifier.errors import SlackDeliveryError, SlackUnconfirmedError
 from lambdas.notifier.slack_message import SlackMessage
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _DEFAULT_RETRY_AFTER_SECONDS = 1.0
+HISTORY_PAGE_SIZE = 200  # Slack's recommended page size for conversations.history
+HISTORY_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -177,25 +180,31 @@ class SlackBotSender:
             raise SlackDeliveryError(f"chat.update: {error}") from error
 
     def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None:
-        """The ``ts`` of the top-level message since ``oldest`` whose metadata names the deployment."""
-        query = {"channel": channel, "oldest": f"{oldest:.6f}", "include_all_metadata": "true", "limit": "200"}
-        try:
-            answer = self._call("conversations.history", query, form=True)
-        except SlackUnconfirmedError as error:
-            raise SlackDeliveryError(f"conversations.history: {error}") from error
-        messages = answer.get("messages")
-        for item in messages if isinstance(messages, list) else []:
-            meta = item.get("metadata") if isinstance(item, dict) else None
-            if not isinstance(meta, dict):
-                continue
-            payload = meta.get("event_payload")
-            if (
-                isinstance(payload, dict)
-                and meta.get("event_type") == event_type
-                and payload.get("deployment_id") == deployment_id
-                and item.get("ts")
-            ):
-                return str(item["ts"])
+        """The ``ts`` of the top-level message since ``oldest`` whose metadata names the deployment.
+
+        Pages through the history (newest first) with Slack's cursor, up to ``HISTORY_PAGES`` pages of
+        ``HISTORY_PAGE_SIZE``: a busy channel must not hide the message past the first page, which would post it
+        a second time. conversations.history is Tier 3 (50+ requests a minute) for internal apps:
+        https://docs.slack.dev/apis/web-api/rate-limits and https://docs.slack.dev/apis/web-api/pagination
+        """
+        query = {"channel": channel, "oldest": f"{oldest:.6f}", "include_all_metadata": "true"}
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            page = {**query, "limit": str(HISTORY_PAGE_SIZE), **({"cursor": cursor} if cursor else {})}
+            try:
+                answer = self._call("conversations.history", page, form=True)
+            except SlackUnconfirmedError as error:
+                raise SlackDeliveryError(f"conversations.history: {error}") from error
+            found = _metadata_match(answer.get("messages"), event_type=event_type, deployment_id=deployment_id)
+            if found is not None:
+                return found
+            metadata = answer.get("response_metadata")
+            cursor = str(metadata.get("next_cursor") or "") if isinstance(metadata, dict) else ""
+            if not answer.get("has_more") or not cursor:
+                return None
+        # Past that many messages the search gives up and the message is posted again: one message too many
+        # beats a deployment that never shows (each retry would search again and fail the same way).
+        logger.warning("living message not found in the history's first pages", extra={"pages": HISTORY_PAGES})
         return None
 
     def _call(self, method: str, payload: Mapping[str, Any], *, form: bool = False) -> dict[str, Any]:
@@ -210,6 +219,22 @@ class SlackBotSender:
             error_code = answer.get("error", "unknown") if isinstance(answer, dict) else "unknown"
             raise SlackDeliveryError(f"{method} failed: {error_code}")
         return answer
+
+
+def _metadata_match(messages: object, *, event_type: str, deployment_id: str) -> str | None:
+    for item in messages if isinstance(messages, list) else []:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(meta, dict):
+            continue
+        payload = meta.get("event_payload")
+        if (
+            isinstance(payload, dict)
+            and meta.get("event_type") == event_type
+            and payload.get("deployment_id") == deployment_id
+            and item.get("ts")
+        ):
+            return str(item["ts"])
+    return None
 
 
 def _retry_after(headers: Any) -> float:

@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from lambdas.notifier.adapters.slack_client import RetryPolicy, SlackBotSender, SlackHttp, SlackWebhookSender
+from lambdas.notifier.adapters import slack_client
+from lambdas.notifier.adapters.slack_client import (
+    HISTORY_PAGE_SIZE,
+    RetryPolicy,
+    SlackBotSender,
+    SlackHttp,
+    SlackWebhookSender,
+)
 from lambdas.notifier.errors import SlackDeliveryError
 from lambdas.notifier.slack_message import SlackMessage
 from tollgate.local.slack_receiver import SlackReceiver
@@ -116,6 +123,35 @@ def test_conversations_history_finds_the_message_by_its_metadata(slack_receiver:
     missing = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-3", oldest=0)
     later = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-2", oldest=4e9)
     assert (found, missing, later) == (ts, None, None)
+
+
+def test_the_history_is_paged_so_a_busy_channel_does_not_hide_the_message(slack_receiver: SlackReceiver) -> None:
+    # Given the deployment's message, then more messages than one page holds
+    sender = _bot(slack_receiver)
+    meta = {"event_type": "tollgate_deployment", "event_payload": {"deployment_id": "d-busy"}}
+    ts = sender.post_message(CHANNEL, MESSAGE, metadata=meta)
+    for _ in range(HISTORY_PAGE_SIZE + 5):
+        sender.post_message(CHANNEL, MESSAGE)
+    before = len(slack_receiver.requests)
+    # When it is looked for
+    found = sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-busy", oldest=0)
+    # Then the second page has it
+    assert found == ts
+    assert len(slack_receiver.requests) - before == 2
+
+
+def test_a_history_longer_than_the_search_gives_up_without_an_error(
+    slack_receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slack_client, "HISTORY_PAGE_SIZE", 2)
+    sender = _bot(slack_receiver)
+    meta = {"event_type": "tollgate_deployment", "event_payload": {"deployment_id": "d-deep"}}
+    sender.post_message(CHANNEL, MESSAGE, metadata=meta)
+    for _ in range(2 * slack_client.HISTORY_PAGES):
+        sender.post_message(CHANNEL, MESSAGE)
+    before = len(slack_receiver.requests)
+    assert sender.find_message(CHANNEL, event_type="tollgate_deployment", deployment_id="d-deep", oldest=0) is None
+    assert len(slack_receiver.requests) - before == slack_client.HISTORY_PAGES
 
 
 @pytest.mark.parametrize(
