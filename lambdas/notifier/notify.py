@@ -404,12 +404,25 @@ class _Run:
             logger.warning("the living message was deleted; posting it again", extra={"ts": ts})
             new_ts = sender.post_message(channel, message, metadata=living_metadata(status))
             deployment_id = status.deployment_id
-            if not self._ports.living.repoint(deployment_id, old_ts=ts, ts=new_ts, now=self._ports.clock.now()):
-                logger.warning(
-                    "another event re-posted the deleted message too", extra={"deployment_id": deployment_id}
-                )
-            return new_ts
+            if self._ports.living.repoint(deployment_id, old_ts=ts, ts=new_ts, now=self._ports.clock.now()):
+                return new_ts
+            return self._keep_the_first_repost(sender, channel, new_ts, deployment_id)
         return ts
+
+    def _keep_the_first_repost(self, sender: SlackWebApi, channel: str, ours: str, deployment_id: str) -> str:
+        """Another event re-posted the deleted message first (the record names its message): take ours back and
+        show the record's status on that one, so the deployment keeps one message."""
+        current = self._ports.living.get(deployment_id)
+        if current is None or current.ts is None or current.ts == ours:
+            return ours
+        try:
+            sender.delete(channel, ours)
+        except SlackDeliveryError as error:  # two messages then, as before; the record names the first
+            logger.warning("could not take back the second re-post", extra={"ts": ours, "error": str(error)})
+        shown = _status_of(current, self._notification)
+        sender.update(current.channel or channel, current.ts, render_status(shown, buttons=self._buttons))
+        logger.info("another event re-posted the deleted message first; kept that one", extra={"ts": current.ts})
+        return current.ts
 
     def _slack_sender(self) -> SlackSender:
         if self._sender is None:

@@ -26,7 +26,7 @@ class SlackSender(Protocol):
 
 @runtime_checkable
 class SlackWebApi(SlackSender, Protocol):
-    """The bot token's Web API: post (with metadata), update in place, find a message by its metadata.
+    """The bot token's Web API: post (with metadata), update in place, delete its own, find one by its metadata.
 
     ``update`` is idempotent (the same blocks twice show the same message), so any failure of it is a
     SlackDeliveryError and may be retried; ``find_message`` reads only, likewise.
@@ -43,6 +43,10 @@ class SlackWebApi(SlackSender, Protocol):
     ) -> str: ...
 
     def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
+
+    def delete(self, channel: str, ts: str) -> None:
+        """Delete a message this bot posted (``chat.delete``); a message already gone counts as deleted."""
+        ...
 
     def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None: ...
 

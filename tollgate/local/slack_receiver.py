@@ -1,7 +1,8 @@
 """A local Slack: a real HTTP server on loopback that records what the notifier posts.
 
 It answers incoming-webhook posts (``/webhook/<channel>``) and the Web API calls the notifier makes
-(``/api/chat.postMessage``, ``/api/chat.update``, ``/api/conversations.history``) like Slack does: the
+(``/api/chat.postMessage``, ``/api/chat.update``, ``/api/chat.delete``, ``/api/conversations.history``) like
+Slack does: the
 bearer token is checked (``invalid_auth``), channels are named by ID (``register_channel``; a ``#name``
 is accepted by chat.postMessage, as Slack does) or ``channel_not_found``, ``thread_ts`` must name a
 message in the channel and chat.update's ``ts`` a message there (``message_not_found``), message
@@ -277,6 +278,8 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
             channel_id, name = channel
             if path == "/api/conversations.history":
                 return _history(state, channel_id, payload)
+            if path == "/api/chat.delete":
+                return _delete(state, channel_id, payload)
             if block_kit_problems(payload):
                 return {"ok": False, "error": "invalid_blocks"}
             if path == "/api/chat.update":
@@ -302,7 +305,7 @@ def _handler_for(state: _State, bot_token: str) -> type[BaseHTTPRequestHandler]:
     return _SlackRequestHandler
 
 
-_API_METHODS = ("/api/chat.postMessage", "/api/chat.update", "/api/conversations.history")
+_API_METHODS = ("/api/chat.postMessage", "/api/chat.update", "/api/chat.delete", "/api/conversations.history")
 _KEPT_ON_UPDATE: tuple[str, ...] = ("metadata", "thread_ts", "channel")
 
 
@@ -321,6 +324,16 @@ def _channel(state: _State, value: Any, *, allow_name: bool) -> tuple[str, str] 
         by_name = next((cid for cid, name in state.channels.items() if name == value), None)
         return (by_name or channel_id_for(value)), value
     return None
+
+
+def _delete(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """chat.delete: the message leaves the channel (``message_not_found`` when it is not there)."""
+    ts = payload.get("ts")
+    for index, message in enumerate(state.messages):
+        if message.ts == ts and message.channel_id == channel_id:
+            del state.messages[index]
+            return {"ok": True, "channel": channel_id, "ts": ts}
+    return {"ok": False, "error": "message_not_found"}
 
 
 def _update(state: _State, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:

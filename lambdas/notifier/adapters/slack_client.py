@@ -179,6 +179,17 @@ class SlackBotSender:
         except SlackUnconfirmedError as error:
             raise SlackDeliveryError(f"chat.update: {error}") from error
 
+    def delete(self, channel: str, ts: str) -> None:
+        """chat.delete of a message this bot posted (its ``chat:write`` scope allows that:
+        https://docs.slack.dev/reference/methods/chat.delete); ``message_not_found`` means it is gone already."""
+        try:
+            self._call("chat.delete", {"channel": channel, "ts": ts})
+        except SlackUnconfirmedError as error:
+            raise SlackDeliveryError(f"chat.delete: {error}") from error
+        except SlackDeliveryError as error:
+            if "message_not_found" not in str(error):
+                raise
+
     def find_message(self, channel: str, *, event_type: str, deployment_id: str, oldest: float) -> str | None:
         """The ``ts`` of the top-level message since ``oldest`` whose metadata names the deployment.
 

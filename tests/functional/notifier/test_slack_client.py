@@ -125,6 +125,16 @@ def test_conversations_history_finds_the_message_by_its_metadata(slack_receiver:
     assert (found, missing, later) == (ts, None, None)
 
 
+def test_chat_delete_takes_the_bots_message_back_and_a_gone_one_is_no_error(slack_receiver: SlackReceiver) -> None:
+    sender = _bot(slack_receiver)
+    kept, taken_back = sender.post_message(CHANNEL, MESSAGE), sender.post_message(CHANNEL, MESSAGE)
+    sender.delete(CHANNEL, taken_back)
+    sender.delete(CHANNEL, taken_back)  # already gone: message_not_found is the wanted state
+    assert [m.ts for m in slack_receiver.messages] == [kept]
+    with pytest.raises(SlackDeliveryError, match="channel_not_found"):
+        sender.delete("C0NOSUCHCHAN", kept)
+
+
 def test_the_history_is_paged_so_a_busy_channel_does_not_hide_the_message(slack_receiver: SlackReceiver) -> None:
     # Given the deployment's message, then more messages than one page holds
     sender = _bot(slack_receiver)

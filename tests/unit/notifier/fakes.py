@@ -126,6 +126,7 @@ class FakeSlack:
     attempts: int = 0
     update_answers: list[BaseException | None] = field(default_factory=list)
     lookups: int = 0
+    deleted: list[str] = field(default_factory=list)
 
     def sender(self, deadline: float) -> FakeSlack:
         if self.secret_error is not None:
@@ -149,13 +150,17 @@ class FakeSlack:
     ) -> str:
         self.attempts += 1
         answer = self.answers.pop(0) if self.answers else None
-        ts = f"1700000000.{len(self.posted) + 1:06d}"
+        ts = f"1700000000.{self.attempts:06d}"  # unique even after a deletion, as Slack's
         if answer is None or self.posted_before_raise:
             posted = PostedMessage(channel, message, thread_ts, broadcast, ts, dict(metadata) if metadata else None)
             self.posted.append(posted)
         if answer is not None:
             raise answer
         return ts
+
+    def delete(self, channel: str, ts: str) -> None:
+        self.posted = [p for p in self.posted if not (p.ts == ts and p.channel == channel)]
+        self.deleted.append(ts)
 
     def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         answer = self.update_answers.pop(0) if self.update_answers else None
@@ -225,6 +230,8 @@ class FakeLiving:
     # What the container last read or wrote, as the adapter's KnownRecords keeps it (tests may plant stale ones).
     known_records: dict[str, LivingRecord] = field(default_factory=dict)
     reads: int = 0
+    # Runs as a repoint begins: another event racing this one (e.g. re-posting a deleted message first).
+    on_repoint: Callable[[], None] | None = None
 
     def _check(self, operation: str) -> None:
         if operation in self.fail:
@@ -281,6 +288,9 @@ class FakeLiving:
 
     def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
         self._check("repoint")
+        if self.on_repoint is not None:
+            race, self.on_repoint = self.on_repoint, None
+            race()
         self.known_records.pop(deployment_id, None)
         item = self.records[deployment_id]
         if item.attributes.get("ts") != old_ts:

@@ -386,3 +386,27 @@ def test_a_known_record_of_a_message_posted_again_is_read_again_before_showing_t
     new = next(p for p in world.slack.top_level(STAGING_CHANNEL) if p.ts == reposted)
     assert (old.edits, len(new.edits)) == ([], 2)
     assert "BeforeInstall" in str(new.message.blocks)
+
+
+def test_two_events_racing_on_a_deleted_message_leave_one_message_showing_both() -> None:
+    # Given the START shown, then the message deleted by a person
+    world = FakeWorld()
+    start, first, second = healthy_release()[:3]
+    _run(world, start)
+    [deleted] = world.slack.top_level(STAGING_CHANNEL)
+    world.slack.delete(STAGING_CHANNEL, deleted.ts)
+
+    def other_event_reposts_first() -> None:
+        # Another container's event, between this event's re-post and its repoint, re-posts and repoints first
+        world.living.known_records.clear()
+        _run(world, second, owner="other")
+
+    world.living.on_repoint = other_event_reposts_first
+    # When this event finds the message gone and posts it again
+    assert _run(world, first).decision == "notified"
+    # Then its own re-post was taken back: one message, the one the record names, showing both events
+    [kept] = world.slack.top_level(STAGING_CHANNEL)
+    assert world.living.records["d-STAGING01"].attributes["ts"] == kept.ts
+    assert len(world.slack.deleted) == 2  # the person's, and this event's second re-post
+    blocks = str(kept.message.blocks)
+    assert "BeforeInstall" in blocks and "AfterInstall" in blocks
