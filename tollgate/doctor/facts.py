@@ -41,6 +41,7 @@ NOT_FOUND = {
     "InvalidSubnetID.NotFound",
     "InvalidGroup.NotFound",
     "InvalidVpcID.NotFound",
+    "NoSuchEntity",
 }
 
 
@@ -109,7 +110,14 @@ def gather(config: EnvironmentConfig, client: ClientFactory, function_exists: Fu
         described = _read(f"describe secret {name}", secretsmanager.describe_secret, SecretId=name)
         secrets[name] = described is not None and not described.get("DeletedDate")
     database, key_manager = _database_facts(config, client)
+    role_arns = [*config.operator_principal_arns]
+    role_arns += [
+        str(f.deployment_group["serviceRoleArn"])
+        for f in services.values()
+        if f.deployment_group and f.deployment_group.get("serviceRoleArn")
+    ]
     return DoctorFacts(
+        principals={arn: _principal(client, arn) for arn in dict.fromkeys(role_arns)},
         network=_network_facts(config, client),
         database=database,
         database_key_manager=key_manager,
@@ -159,6 +167,18 @@ def _service_facts(config: EnvironmentConfig, client: ClientFactory, name: str) 
         target_groups=target_groups,
         composite_alarm_exists=bool((alarms or {}).get("CompositeAlarms")),
     )
+
+
+def _principal(client: ClientFactory, arn: str) -> Any:
+    """GetRole / GetUser of an IAM ARN (the name is its last path segment), ``None`` when it does not exist."""
+    kind, _, path = arn.partition(":iam::")[2].partition(":")[2].partition("/")
+    name = path.rsplit("/", 1)[-1]
+    iam = client("iam")
+    if kind == "user":
+        answer = _read(f"get IAM user {name}", iam.get_user, UserName=name)
+        return answer["User"] if answer else None
+    answer = _read(f"get IAM role {name}", iam.get_role, RoleName=name)
+    return answer["Role"] if answer else None
 
 
 def _database_facts(config: EnvironmentConfig, client: ClientFactory) -> tuple[Any, str | None]:

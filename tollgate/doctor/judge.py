@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -557,6 +558,90 @@ def judge_network(config: EnvironmentConfig, facts: NetworkFacts) -> list[Findin
     return findings
 
 
+# -- IAM: who operates, and the role CodeDeploy deploys with ----------------------------------------------------
+
+
+def judge_operator(config: EnvironmentConfig, arn: str, principal: Mapping[str, Any] | None) -> Finding:
+    """An operator principal exists: Tollgate's bus denies operator requests to everyone else (decision 0063)."""
+    subject = f"operator {arn.rsplit(':', 1)[-1]}"
+    if principal is None:
+        return _fail(
+            subject,
+            "does not exist: nobody can request a rollback, an approval, a promote or an abort on Tollgate's bus "
+            "(its policy denies those requests to every other principal)",
+            f"create it in {config.account} for the people on call, or set operators.principal_arns in "
+            f"{config.name}.json",
+        )
+    return _ok(subject, "exists; only it may put operator requests on Tollgate's bus")
+
+
+CODEDEPLOY_PRINCIPAL = "codedeploy.amazonaws.com"
+
+
+def _policy_document(raw: object) -> Mapping[str, Any]:
+    """A policy document as IAM returns it: botocore decodes it to a dict; a URL-encoded JSON string otherwise."""
+    if isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw, str):
+        try:
+            decoded = json.loads(urllib.parse.unquote(raw))
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, Mapping) else {}
+    return {}
+
+
+def _as_list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def trusts_service(trust_policy: object, service: str) -> bool:
+    """Whether a role's trust policy lets ``service`` assume it (an Allow of sts:AssumeRole to that principal)."""
+    statements = _as_list(_policy_document(trust_policy).get("Statement") or [])
+    for statement in statements:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = {str(a) for a in _as_list(statement.get("Action"))}
+        principal = statement.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if actions & {"sts:AssumeRole", "sts:*", "*"} and service in services:
+            return True
+    return False
+
+
+def judge_codedeploy_role(
+    config: EnvironmentConfig, service: str, role_arn: str, role: Mapping[str, Any] | None
+) -> Finding:
+    """The deployment group's service role exists and CodeDeploy may assume it: without it no deployment starts
+    and no hook is invoked. Its permissions are not read (https://docs.aws.amazon.com/codedeploy/latest/userguide/
+    getting-started-create-service-role.html: AWSCodeDeployRoleForECS, or AWSCodeDeployRoleForECSLimited, which
+    invokes only CodeDeployHook_* functions, as Tollgate's hooks are named)."""
+    group = config.lms.services[service].deployment_group
+    subject = f"{service} CodeDeploy service role"
+    if not role_arn:
+        return _fail(subject, f"deployment group {group} names no service role", "give it the LMS's CodeDeploy role")
+    name = role_arn.rsplit("/", 1)[-1]
+    if role is None:
+        return _fail(
+            subject,
+            f"{name} does not exist: CodeDeploy cannot deploy {service} or invoke Tollgate's hooks",
+            f"create {name} trusting {CODEDEPLOY_PRINCIPAL} with AWSCodeDeployRoleForECS attached",
+        )
+    if not trusts_service(role.get("AssumeRolePolicyDocument"), CODEDEPLOY_PRINCIPAL):
+        return _fail(
+            subject,
+            f"{name} does not let {CODEDEPLOY_PRINCIPAL} assume it",
+            f"aws iam update-assume-role-policy --role-name {name} --policy-document "
+            f'\'{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":'
+            f'{{"Service":"{CODEDEPLOY_PRINCIPAL}"}},"Action":"sts:AssumeRole"}}]}}\'',
+        )
+    return _ok(
+        subject,
+        f"{name} exists and {CODEDEPLOY_PRINCIPAL} may assume it (its policies are not read: AWSCodeDeployRoleForECS "
+        "or AWSCodeDeployRoleForECSLimited)",
+    )
+
+
 # -- all together ------------------------------------------------------------------------------------------------
 
 
@@ -582,6 +667,8 @@ class DoctorFacts:
     secrets: Mapping[str, bool] = field(default_factory=dict)  # secret name -> exists
     database: Mapping[str, Any] | None = None  # DescribeDBClusters of lms.rds_cluster
     database_key_manager: str | None = None  # KeyManager of its KMS key (AWS or CUSTOMER), None when unencrypted
+    # GetRole/GetUser of the operator principals and the deployment groups' service roles (None: not there)
+    principals: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     network: NetworkFacts = field(default_factory=NetworkFacts)  # only read when lms.network is set
 
 
@@ -613,6 +700,9 @@ def diagnose(config: EnvironmentConfig, facts: DoctorFacts) -> list[Finding]:
         findings.append(judge_composite_alarm(config, service, seen.composite_alarm_exists))
         if uses_codedeploy(config) and lms_service.deployment_group:
             findings.append(judge_deployment_group(config, service, seen.deployment_group, facts.listener_ports))
+            if seen.deployment_group is not None:
+                role_arn = str(seen.deployment_group.get("serviceRoleArn") or "")
+                findings.append(judge_codedeploy_role(config, service, role_arn, facts.principals.get(role_arn)))
             alarms = judge_alarm_configuration(config, service, seen.deployment_group)
             if alarms is not None:
                 findings.append(alarms)
@@ -630,6 +720,7 @@ def diagnose(config: EnvironmentConfig, facts: DoctorFacts) -> list[Finding]:
         judge_secret(config, name, purpose, facts.secrets.get(name, False)) for name, purpose in secrets_needed(config)
     ]
     findings.append(judge_database(config, facts.database, facts.database_key_manager))
+    findings += [judge_operator(config, arn, facts.principals.get(arn)) for arn in config.operator_principal_arns]
     return findings
 
 

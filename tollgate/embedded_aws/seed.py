@@ -270,18 +270,26 @@ def _create_network(seeder: _Seeder) -> dict[str, Any]:
 def _create_roles(seeder: _Seeder) -> tuple[str, str]:
     iam = aws.client("iam")
 
-    def role(name: str, service: str) -> str:
+    def role(name: str, principal: dict[str, str]) -> str:
         trust = {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
         }
         arn: str = seeder.step(
             f"create IAM role {name}", iam.create_role, RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
         )["Role"]["Arn"]
         return arn
 
-    execution = role(f"lms-{seeder.env}-task-execution", "ecs-tasks.amazonaws.com")
-    codedeploy = role(f"lms-{seeder.env}-codedeploy", "codedeploy.amazonaws.com")
+    execution = role(f"lms-{seeder.env}-task-execution", {"Service": "ecs-tasks.amazonaws.com"})
+    codedeploy = role(f"lms-{seeder.env}-codedeploy", {"Service": "codedeploy.amazonaws.com"})
+    # The people on call: only these principals may put operator requests on Tollgate's bus (decision 0063).
+    for arn in seeder.config.operator_principal_arns:
+        kind, _, path = arn.split(":", 5)[5].partition("/")
+        name = path.rsplit("/", 1)[-1]
+        if kind == "user":
+            seeder.step(f"create IAM user {name}", iam.create_user, UserName=name)
+        else:
+            role(name, {"AWS": f"arn:aws:iam::{seeder.config.account}:root"})
     return execution, codedeploy
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,6 +60,28 @@ def test_a_deleted_deployment_group_is_one_red_line(staging: LocalWorld) -> None
     assert line.startswith(
         "✗ backend deployment group lms-staging-backend: not found in CodeDeploy application lms-staging"
     )
+
+
+def test_a_deleted_operator_role_is_one_red_line(staging: LocalWorld) -> None:
+    aws.client("iam").delete_role(RoleName="tollgate-staging-operator")
+    (line,) = _red(check_world(staging))
+    assert line.startswith("✗ operator role/tollgate-staging-operator: does not exist: nobody can request a rollback")
+
+
+def test_a_codedeploy_role_codedeploy_may_not_assume_is_one_red_line_per_service_using_it(staging: LocalWorld) -> None:
+    iam = aws.client("iam")
+    ecs_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.update_assume_role_policy(RoleName="lms-staging-codedeploy", PolicyDocument=json.dumps(ecs_only))
+    red = _red(check_world(staging))
+    assert [line.split(":")[0] for line in red] == [
+        "✗ backend CodeDeploy service role",
+        "✗ frontend CodeDeploy service role",
+    ]
+    assert "lms-staging-codedeploy does not let codedeploy.amazonaws.com assume it" in red[0]
+    assert "fix: aws iam update-assume-role-policy --role-name lms-staging-codedeploy" in red[0]
 
 
 def test_a_dropped_alarm_configuration_prints_the_update_command(staging: LocalWorld) -> None:

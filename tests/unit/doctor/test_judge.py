@@ -16,13 +16,16 @@ from tollgate.doctor.judge import (
     diagnose,
     failures,
     judge_alarm_configuration,
+    judge_codedeploy_role,
     judge_database,
     judge_deployment_group,
     judge_ecs_service,
     judge_hook,
     judge_load_balancer,
+    judge_operator,
     judge_secret,
     judge_target_group,
+    trusts_service,
     update_alarms_command,
 )
 
@@ -223,3 +226,85 @@ def test_the_database_must_be_restorable_with_the_key_the_config_grants(staging:
     assert not unconfigured.ok and unconfigured.fix == f"set lms.rds_kms_key_arn in staging.json to {key} and deploy"
     granted = staging.model_copy(update={"lms": staging.lms.model_copy(update={"rds_kms_key_arn": key})})
     assert judge_database(granted, encrypted, "CUSTOMER").ok
+
+
+@pytest.mark.parametrize(
+    ("policy", "trusted"),
+    [
+        (
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "codedeploy.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            },
+            True,
+        ),
+        (
+            {
+                "Statement": {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["ecs.amazonaws.com", "codedeploy.amazonaws.com"]},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            },
+            True,
+        ),
+        (
+            {
+                "Statement": [
+                    {"Effect": "Deny", "Principal": {"Service": "codedeploy.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ]
+            },
+            False,
+        ),
+        (
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            },
+            False,
+        ),
+        (
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "codedeploy.amazonaws.com"},
+                        "Action": "sts:TagSession",
+                    }
+                ]
+            },
+            False,
+        ),
+        (
+            "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22codedeploy.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D",
+            True,
+        ),
+        ("not json", False),
+        (None, False),
+    ],
+    ids=["allow", "lists", "deny", "account", "other-action", "url-encoded", "garbage", "none"],
+)
+def test_a_trust_policy_lets_codedeploy_assume_the_role_only_by_an_allow_of_assume_role(
+    policy: Any, trusted: bool
+) -> None:
+    assert trusts_service(policy, "codedeploy.amazonaws.com") is trusted
+
+
+def test_a_missing_codedeploy_role_or_operator_is_red_with_how_to_fix(staging: EnvironmentConfig) -> None:
+    arn = "arn:aws:iam::222222222222:role/lms-staging-codedeploy"
+    assert not judge_codedeploy_role(staging, "backend", "", None).ok
+    missing = judge_codedeploy_role(staging, "backend", arn, None)
+    assert not missing.ok and "lms-staging-codedeploy does not exist" in missing.line()
+    operator = judge_operator(staging, staging.operator_principal_arns[0], None)
+    assert not operator.ok and "operators.principal_arns in staging.json" in operator.line()
+    assert judge_operator(staging, staging.operator_principal_arns[0], {"RoleName": "x"}).ok
