@@ -6,11 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from moto.codedeploy.models import codedeploy_backends
 
 from lambdas.core import aws
+from tests.faults import FaultKind, SimulatedKill, injected_faults
 from tests.functional.rollback.scenario import RollbackScenario, deployment_state_change
 from tollgate.embedded_aws import extensions
+from tollgate.local.context import LocalLambdaContext
 
 
 def _restored(scenario: RollbackScenario) -> list[dict[str, Any]]:
@@ -103,3 +106,35 @@ def test_success_of_a_deployment_codedeploy_does_not_know_is_ignored(production:
     assert result["decision"] == "ignored"
     assert "not a rollback Tollgate started" in result["reason"]
     assert _restored(production) == []
+
+
+def test_a_restore_recorded_by_an_invocation_killed_before_announcing_is_announced_by_its_retry(
+    production: RollbackScenario,
+) -> None:
+    # Given Tollgate's redeploy of the previous revision has succeeded
+    production.finished_deployment("backend")
+    backend = codedeploy_backends[production.seeded.account_id][production.seeded.region]
+    for deployment in backend.deployments.values():
+        deployment.create_time -= timedelta(minutes=5)
+    started = production.handle(production.alarm_event("backend", at=datetime.now(UTC) - timedelta(minutes=2)))
+    rollback_id = started["rollback_deployment_id"]
+    extensions.set_deployment_status(rollback_id, "Succeeded")
+    succeeded = deployment_state_change(rollback_id, at=datetime.now(UTC).replace(microsecond=0))
+
+    def invoke(request_id: str) -> Any:
+        from lambdas.rollback.handler import handler  # noqa: PLC0415 - after the scenario's env vars
+
+        return handler(succeeded, LocalLambdaContext(function_name="tollgate-rollback", aws_request_id=request_id))
+
+    # When the invocation dies right after recording the restore (the record landed, nothing was announced)
+    with injected_faults() as faults:
+        faults.inject("dynamodb:PutItem", FaultKind.KILL_AFTER)
+        with pytest.raises(SimulatedKill):
+            invoke("request-1")
+        assert faults.hit() == 1, faults.operations
+    assert _restored(production) == []
+    # Then Lambda's retry of it (the same request id) finds the record its own and announces it, once
+    assert invoke("request-1")["decision"] == "restored"
+    # And a duplicate delivery (another invocation) finds it someone else's
+    assert invoke("request-2")["decision"] == "ignored"
+    assert len(_restored(production)) == 1
