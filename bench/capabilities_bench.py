@@ -66,6 +66,7 @@ def rollback_lines(repeat: int = 40, storm_size: int = BENCH_STORM_SIZE) -> list
             storm_calls = len(scenario.recorder.calls)
     baseline = median(baseline_samples)
     latencies = [run.seconds for run in runs]
+    waiting = [run.waiting_on_aws for run in runs]
     own = [run.seconds - run.waiting_on_aws for run in runs]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     before = {tuple(c.operation for c in run.calls_before) for run in runs}
@@ -78,6 +79,11 @@ def rollback_lines(repeat: int = 40, storm_size: int = BENCH_STORM_SIZE) -> list
         line("alarm -> StopDeployment request, p50", f"{p50 / baseline:.1f} x", f"({p50 * 1000:.1f} ms; target <= 3)"),
         line("alarm -> StopDeployment request, p99", f"{p99 / baseline:.1f} x", f"({p99 * 1000:.1f} ms)"),
         line("AWS calls before StopDeployment", f"{calls}", f"({names}; target <= 3)"),
+        line(
+            "  of the p50: inside those calls (the floor they set)",
+            f"{median(waiting) * 1000:.1f} ms",
+            f"({median(waiting) / baseline:.2f} x; each needs the one before it)",
+        ),
         line(
             "  of the p50: Tollgate's own code (outside those calls)",
             f"{median(own) * 1000:.1f} ms",
