@@ -675,6 +675,10 @@ class DoctorFacts:
 def secrets_needed(config: EnvironmentConfig) -> list[tuple[str, str]]:
     """(name, what breaks without it) of every secret Tollgate reads in this environment."""
     needed = [(config.alerts.slack_webhook_secret, "the notifier cannot post to Slack")]
+    if config.alerts.slack_bot_token_secret:
+        needed.append((config.alerts.slack_bot_token_secret, "the deployment's living Slack message is not posted"))
+    if config.alerts.slack_signing_secret:
+        needed.append((config.alerts.slack_signing_secret, "Slack's buttons (approve, promote, abort) are refused"))
     if config.checks.synthetic_user_secret:
         needed.append((config.checks.synthetic_user_secret, "synthetic flows cannot sign in"))
     if config.records.github_webhook_secret:

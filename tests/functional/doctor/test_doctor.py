@@ -203,6 +203,11 @@ def test_the_command_exits_0_when_green_and_prints_one_line_per_check(capsys: py
     assert out[0] == "tollgate doctor: production on the embedded AWS (seeded)"
     assert out[-1].endswith("checks, all green")
     assert all(line.startswith("✓ ") for line in out[1:-1])
+    # And production's Slack bot token and signing secret (the living message, the buttons) were looked at
+    for secret in ("tollgate/production/slack-bot-token", "tollgate/production/slack-signing-secret"):
+        assert any(line.startswith(f"✓ secret {secret}") for line in out), secret
+    assert any(line.startswith("✓ operator role/tollgate-production-operator") for line in out)
+    assert any(line.startswith("✓ backend CodeDeploy service role") for line in out)
 
 
 def test_the_command_exits_1_with_one_red_line_per_removed_piece(
