@@ -16,10 +16,13 @@ from types import TracebackType
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from lambdas.core import aws
 from tollgate.embedded_aws import snapshot as snapshots
 from tollgate.embedded_aws.snapshot import Snapshot
+from tollgate.local.serving import SHUTDOWN_POLL_SECONDS
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -34,12 +37,27 @@ _FAKE_CREDENTIALS = {
 _MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 
 
+class _PromptMotoServer(ThreadedMotoServer):
+    """moto's threaded server, polling for shutdown every 50 ms, not werkzeug's 0.5 s (tollgate/local/serving.py)."""
+
+    def _server_entry(self) -> None:
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            DomainDispatcherApplication(create_backend_app),
+            True,
+            request_handler=MotoRequestHandler,
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
+
+
 class EmbeddedAws:
     """moto server on loopback; use as a context manager or call start()/stop()."""
 
     def __init__(self, region: str = "eu-west-1") -> None:
         self.region = region
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _PromptMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._started = False
         self._saved_environ: dict[str, str | None] = {}
 

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from tollgate.local.serving import serve_in_thread
+
 SYNTHETIC_USERNAME = "tollgate-synthetic"
 
 HOOK_HANDLER = "lambdas.hooks.handler.handler"
@@ -149,8 +151,7 @@ class LmsService:
     def start(self) -> LmsService:
         self._server = _LmsServer(self)
         self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lms-stand-in", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "lms-stand-in")
         return self
 
     def stop(self) -> None:

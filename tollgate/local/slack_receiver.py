@@ -30,6 +30,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tollgate.local.serving import serve_in_thread
+
 # A fake token: the local receiver checks chat.postMessage calls carry it.
 LOCAL_BOT_TOKEN = "tollgate-local-bot-token"  # noqa: S105  # nosec B105
 
@@ -127,8 +129,7 @@ class SlackReceiver:
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> SlackReceiver:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="slack-receiver", daemon=True)
-            self._thread.start()
+            self._thread = serve_in_thread(self._server, "slack-receiver")
         return self
 
     def stop(self) -> None:
