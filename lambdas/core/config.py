@@ -425,6 +425,16 @@ class Records(_Strict):
 PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*-]{1,512}$"
 
 
+def iam_principal(arn: str) -> tuple[str, str] | None:
+    """``("role" | "user", name)`` of an IAM principal ARN (the name is its path's last segment); None for a
+    pattern with ``*`` (ArnLike), which names no one principal, or for anything else."""
+    kind, _, path = arn.partition(":iam::")[2].partition(":")[2].partition("/")
+    name = path.rsplit("/", 1)[-1]
+    if kind not in ("role", "user") or not name or "*" in path:
+        return None
+    return kind, name
+
+
 class Operators(_Strict):
     """Who may put operator requests (rollback, approve/reject, canary promote/abort) on Tollgate's bus.
 

@@ -13,6 +13,7 @@ from lambdas.core.config import (
     ENVIRONMENT_NAMES,
     ConfigError,
     Strategy,
+    iam_principal,
     load_all_environments,
     load_environment,
     parse_environment,
@@ -81,3 +82,21 @@ def test_service_lookup_by_deployment_group() -> None:
     staging = load_environment("staging")
     assert staging.service_for_deployment_group("lms-staging-frontend") == "frontend"
     assert staging.service_for_deployment_group("someone-else") is None
+
+
+@pytest.mark.parametrize(
+    ("arn", "principal"),
+    [
+        ("arn:aws:iam::222222222222:role/tollgate-staging-operator", ("role", "tollgate-staging-operator")),
+        ("arn:aws:iam::222222222222:role/oncall/lms-operator", ("role", "lms-operator")),
+        ("arn:aws:iam::222222222222:user/ana", ("user", "ana")),
+        ("arn:aws:iam::222222222222:role/lms-*", None),
+        ("arn:aws:sts::222222222222:assumed-role/x/y", None),
+        ("not an arn", None),
+    ],
+    ids=["role", "role-with-path", "user", "pattern", "not-iam", "garbage"],
+)
+def test_an_iam_principal_arn_names_its_kind_and_name_unless_it_is_a_pattern(
+    arn: str, principal: tuple[str, str] | None
+) -> None:
+    assert iam_principal(arn) == principal

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.core.config import EnvironmentConfig, Hook
+from lambdas.core.config import EnvironmentConfig, Hook, iam_principal
 from lambdas.hooks.naming import hook_function_name, hook_parameter_name
 from tollgate.doctor.judge import (
     DoctorFacts,
@@ -170,9 +170,11 @@ def _service_facts(config: EnvironmentConfig, client: ClientFactory, name: str) 
 
 
 def _principal(client: ClientFactory, arn: str) -> Any:
-    """GetRole / GetUser of an IAM ARN (the name is its last path segment), ``None`` when it does not exist."""
-    kind, _, path = arn.partition(":iam::")[2].partition(":")[2].partition("/")
-    name = path.rsplit("/", 1)[-1]
+    """GetRole / GetUser of an IAM ARN, ``None`` when it does not exist (or is a pattern: nothing to look up)."""
+    principal = iam_principal(arn)
+    if principal is None:
+        return None
+    kind, name = principal
     iam = client("iam")
     if kind == "user":
         answer = _read(f"get IAM user {name}", iam.get_user, UserName=name)

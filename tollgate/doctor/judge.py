@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdas.core.config import EnvironmentConfig, Hook, Strategy
+from lambdas.core.config import EnvironmentConfig, Hook, Strategy, iam_principal
 from lambdas.hooks.naming import hook_function_name, hook_parameter_name
 from lambdas.rollback.alarms import AlarmKind, alarm_name
 
@@ -564,6 +564,8 @@ def judge_network(config: EnvironmentConfig, facts: NetworkFacts) -> list[Findin
 def judge_operator(config: EnvironmentConfig, arn: str, principal: Mapping[str, Any] | None) -> Finding:
     """An operator principal exists: Tollgate's bus denies operator requests to everyone else (decision 0063)."""
     subject = f"operator {arn.rsplit(':', 1)[-1]}"
+    if iam_principal(arn) is None:
+        return _ok(subject, "a pattern (ArnLike): each principal it matches may put operator requests; not looked up")
     if principal is None:
         return _fail(
             subject,

@@ -30,7 +30,7 @@ from cryptography.x509.oid import NameOID
 
 from lambdas.core import appspec as core_appspec
 from lambdas.core import aws
-from lambdas.core.config import EnvironmentConfig, LmsService, Strategy
+from lambdas.core.config import EnvironmentConfig, LmsService, Strategy, iam_principal
 from lambdas.rollback.alarms import AlarmKind, alarm_name
 
 PREVIOUS_IMAGE_TAG = "v1.4.1"
@@ -283,9 +283,8 @@ def _create_roles(seeder: _Seeder) -> tuple[str, str]:
     execution = role(f"lms-{seeder.env}-task-execution", {"Service": "ecs-tasks.amazonaws.com"})
     codedeploy = role(f"lms-{seeder.env}-codedeploy", {"Service": "codedeploy.amazonaws.com"})
     # The people on call: only these principals may put operator requests on Tollgate's bus (decision 0063).
-    for arn in seeder.config.operator_principal_arns:
-        kind, _, path = arn.split(":", 5)[5].partition("/")
-        name = path.rsplit("/", 1)[-1]
+    for principal in filter(None, map(iam_principal, seeder.config.operator_principal_arns)):
+        kind, name = principal
         if kind == "user":
             seeder.step(f"create IAM user {name}", iam.create_user, UserName=name)
         else:

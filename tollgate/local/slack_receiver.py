@@ -1,10 +1,10 @@
 """A local Slack: a real HTTP server on loopback that records what the notifier posts.
 
 It answers incoming-webhook posts (``/webhook/<channel>``) and the Web API calls the notifier makes
-(``/api/chat.postMessage``, ``/api/chat.update``, ``/api/chat.delete``, ``/api/conversations.history``) like
-Slack does: the
-bearer token is checked (``invalid_auth``), channels are named by ID (``register_channel``; a ``#name``
-is accepted by chat.postMessage, as Slack does) or ``channel_not_found``, ``thread_ts`` must name a
+(``/api/chat.postMessage``, ``/api/chat.update``, ``/api/chat.delete``, ``/api/conversations.history``)
+like Slack does: the bearer token is checked (``invalid_auth``), channels are named by ID
+(``register_channel``; a ``#name`` is accepted by chat.postMessage, as Slack does) or
+``channel_not_found``, ``thread_ts`` must name a
 message in the channel and chat.update's ``ts`` a message there (``message_not_found``), message
 metadata is kept and returned by conversations.history with ``include_all_metadata``. Errors are
 HTTP 200 with ``{"ok": false, "error": ...}`` (https://docs.slack.dev/reference/methods/chat.update/).

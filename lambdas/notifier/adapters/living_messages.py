@@ -27,49 +27,52 @@ LIVING_RECORD_DAYS = 30
 
 
 class KnownRecords:
-    """The newest ``size`` posted records this container read or wrote (a Lambda container handles one event at
-    a time; the lock is for local tooling that runs handlers on threads)."""
+    """The newest ``size`` posted records this container read or wrote, by table and deployment (local tooling runs
+    several environments' tables in one process, with the same sample deployment ids; a Lambda container handles
+    one event at a time, and the lock is for local tooling that runs handlers on threads)."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._records: OrderedDict[str, LivingRecord] = OrderedDict()
+        self._records: OrderedDict[tuple[str, str], LivingRecord] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, deployment_id: str) -> LivingRecord | None:
+    def get(self, table: str, deployment_id: str) -> LivingRecord | None:
         with self._lock:
-            return self._records.get(deployment_id)
+            return self._records.get((table, deployment_id))
 
-    def keep(self, record: LivingRecord) -> None:
+    def keep(self, table: str, record: LivingRecord) -> None:
+        where = (table, record.deployment_id)
         with self._lock:
             if record.ts is None:
-                self._records.pop(record.deployment_id, None)
+                self._records.pop(where, None)
                 return
-            self._records[record.deployment_id] = record
-            self._records.move_to_end(record.deployment_id)
+            self._records[where] = record
+            self._records.move_to_end(where)
             while len(self._records) > self._size:
                 self._records.popitem(last=False)
 
-    def forget(self, deployment_id: str) -> None:
+    def forget(self, table: str, deployment_id: str) -> None:
         with self._lock:
-            self._records.pop(deployment_id, None)
+            self._records.pop((table, deployment_id), None)
 
 
 class StateTableLivingMessages:
     def __init__(self, table: StateTable, known: KnownRecords | None = None) -> None:
         self._table = table
         self._known = known if known is not None else KnownRecords()
+        self._table_name = table.table_name
         self._claims: dict[tuple[str, str], tuple[Claim, str]] = {}
 
     def known(self, deployment_id: str) -> LivingRecord | None:
-        return self._known.get(deployment_id)
+        return self._known.get(self._table_name, deployment_id)
 
     def get(self, deployment_id: str) -> LivingRecord | None:
         item = self._table.get(key(LIVING_KIND, deployment_id, LIVING_RECORD))
         if item is None:
-            self._known.forget(deployment_id)
+            self._known.forget(self._table_name, deployment_id)
             return None
         record = _record(deployment_id, item)
-        self._known.keep(record)
+        self._known.keep(self._table_name, record)
         return record
 
     def claim_creation(
@@ -98,7 +101,7 @@ class StateTableLivingMessages:
         previous = _record(deployment_id, claim.previous) if claim.previous else None
         if claim.state is ClaimState.DONE:
             if previous is not None:
-                self._known.keep(previous)
+                self._known.keep(self._table_name, previous)
             return CreationClaim(CreationOutcome.EXISTS, deployment_id, owner, previous)
         if claim.state is ClaimState.HELD:
             return CreationClaim(CreationOutcome.HELD, deployment_id, owner, previous)
@@ -109,10 +112,10 @@ class StateTableLivingMessages:
     def created(self, claim: CreationClaim, *, ts: str, status: str, now: datetime) -> None:
         lease, channel = self._claims.pop((claim.deployment_id, claim.owner))
         if self._table.complete(lease, now=now, attributes={"ts": ts, "status_json": status, "version": "1"}):
-            self._known.keep(LivingRecord(claim.deployment_id, channel, ts, status, version=1))
+            self._known.keep(self._table_name, LivingRecord(claim.deployment_id, channel, ts, status, version=1))
 
     def repoint(self, deployment_id: str, *, old_ts: str, ts: str, now: datetime) -> bool:
-        self._known.forget(deployment_id)
+        self._known.forget(self._table_name, deployment_id)
         return self._table.update_if(
             key(LIVING_KIND, deployment_id, LIVING_RECORD),
             {"ts": ts, "reposted_at": now.isoformat()},
@@ -127,9 +130,9 @@ class StateTableLivingMessages:
             expected={"version": str(record.version), "ts": str(record.ts)},
         )
         if saved:
-            self._known.keep(replace(record, status=status, version=record.version + 1))
+            self._known.keep(self._table_name, replace(record, status=status, version=record.version + 1))
         else:
-            self._known.forget(record.deployment_id)
+            self._known.forget(self._table_name, record.deployment_id)
         return saved
 
 

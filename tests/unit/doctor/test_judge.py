@@ -308,3 +308,5 @@ def test_a_missing_codedeploy_role_or_operator_is_red_with_how_to_fix(staging: E
     operator = judge_operator(staging, staging.operator_principal_arns[0], None)
     assert not operator.ok and "operators.principal_arns in staging.json" in operator.line()
     assert judge_operator(staging, staging.operator_principal_arns[0], {"RoleName": "x"}).ok
+    pattern = judge_operator(staging, "arn:aws:iam::222222222222:role/lms-oncall-*", None)
+    assert pattern.ok and "a pattern (ArnLike)" in pattern.message
